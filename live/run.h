@@ -1,0 +1,146 @@
+/*
+ * The run: in-memory step state shared by run.c (the public calls),
+ * history.c (TSV files), summary.c (summary JSON) and resume.c (reading a
+ * previous run back). Private to liblive.
+ */
+#ifndef LIVE_RUN_H
+#define LIVE_RUN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+enum { LIVE__NONE = 0, LIVE__DOUBLE = 1, LIVE__INT = 2 };
+
+/** A value as logged: the kind decides how it is printed. */
+typedef struct live__value {
+	int kind;
+	union {
+		double d;
+		long long i;
+	} u;
+} live__value;
+
+/** A node of the nested summary: a group ("train") or a leaf (a metric). */
+typedef struct live__node {
+	char *key;
+	struct live__node *child, *last_child, *next;
+	int metric; /* index into run->metrics, or -1 for a group */
+} live__node;
+
+typedef struct live__metric {
+	char *name;      /* full name, "train/loss" */
+	size_t name_len;
+	uint32_t hash;
+	live__value last; /* latest value, for the summary */
+	int created;      /* its TSV file is open or known to exist with a header */
+	int ts_col;       /* its TSV has the timestamp column */
+	int fd;           /* open TSV, or -1 (not opened, or over the fd budget) */
+	off_t size;       /* bytes of complete rows in the file */
+	live__buf out;    /* formatted rows not yet written */
+	int dirty;        /* listed in run->dirty */
+} live__metric;
+
+/** A row logged in the current step, formatted only when written. */
+typedef struct live__row {
+	uint32_t metric;
+	long long step;
+	long long ms;
+	live__value v;
+} live__row;
+
+/** The run's configuration, resolved from options and environment. */
+typedef struct live__config {
+	char *dir;
+	int layout;       /* LIVE_LAYOUT_CLASSIC or LIVE_LAYOUT_V3 */
+	int resume;
+	int summary;
+	int html;
+	int timestamp;    /* v3: timestamp column */
+	long long interval_ms; /* < 0: every step */
+	int rank;
+	int inert;        /* rank != 0 and not per_rank: write nothing */
+} live__config;
+
+struct live_run {
+	live__config cfg;
+	int closed;
+	long long step;
+	int step_touched; /* something was logged, or the step set, at `step` */
+	int step_known;   /* v3: a step exists (next_step/set_step/resume) */
+
+	int dirfd;        /* the run directory */
+	int histfd;       /* where TSVs go: dirfd, or <dir>/plots/metrics */
+	int sumdirfd;     /* where the summary goes: dir's parent, or dirfd */
+	char *sumname;    /* file name of the summary inside sumdirfd */
+	char *sumtmp;     /* its temp file name */
+	char *sumshow;    /* summary path for messages */
+	char *histshow;   /* history folder for messages, with trailing '/' */
+
+	live__metric *metrics;
+	size_t nmetrics, capmetrics;
+	uint32_t *slots;  /* open addressing: metric index + 1, 0 = empty */
+	size_t nslots;
+
+	live__node root;
+
+	live__row *rows;
+	size_t nrows, caprows;
+	uint32_t *dirty;
+	size_t ndirty;
+	int open_fds;
+
+	int summary_dirty;
+	long long summary_ns; /* monotonic time of the last summary write */
+	live__buf sumbuf;
+};
+
+/* names.c */
+/** Validate an untrusted metric name; LIVE_EINVALID with a message. */
+int live__name_check(const char *name, size_t *len_out);
+uint32_t live__name_hash(const char *name, size_t len);
+
+/* env.c */
+int live__config_resolve(const live_options *opts, live__config *cfg);
+void live__config_free(live__config *cfg);
+
+/* fsutil.c */
+/** mkdir -p for a path relative to the CWD (or absolute). */
+int live__mkdirs(const char *path);
+/** Open (creating) directory `rel` below `dirfd` without following links. */
+int live__open_subdir(int dirfd, const char *rel, int create, int *out);
+/** Write `len` bytes to temp then rename over `name`, both inside `dirfd`. */
+int live__write_atomic(int dirfd, const char *name, const char *tmp, const char *show,
+		       const char *data, size_t len);
+/** Remove every *.tsv below `dirfd` (recursively, no links), then empty folders. */
+int live__remove_tsvs(int dirfd, const char *show);
+/** Remove a file if it exists. */
+int live__unlink_if(int dirfd, const char *name, const char *show);
+long long live__now_ms(void);
+long long live__mono_ns(void);
+/** Test seam: replace the wall clock (ms); NULL restores it. */
+void live__set_clock(long long (*fn)(void));
+
+/* history.c */
+int live__hist_open(live_run *r, live__metric *m);
+int live__hist_flush(live_run *r);
+void live__hist_close(live_run *r, live__metric *m);
+
+/* summary.c */
+int live__summary_insert(live_run *r, uint32_t metric);
+int live__summary_write(live_run *r, long long step, int with_step);
+void live__summary_free(live__node *n);
+
+/* run.c */
+/** Find or register metric `name`; returns its index or a negative error. */
+long live__metric_get(live_run *r, const char *name);
+/** Open a run; `force_resume` overrides the environment (a lazy re-open). */
+int live__run_open(live_run **out, const live_options *opts, int force_resume);
+/** Open the history folder if it is not open yet (v3 makes it lazily). */
+int live__hist_dir(live_run *r, int create);
+
+/* resume.c */
+int live__resume_load(live_run *r);
+
+#endif /* LIVE_RUN_H */

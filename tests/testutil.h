@@ -1,0 +1,18 @@
+/* Helpers shared by the test programs: a fresh temp dir per test, file reads. */
+#ifndef LIVE_TESTUTIL_H
+#define LIVE_TESTUTIL_H
+
+#include <stddef.h>
+
+/* cmocka setup/teardown: make a fresh temp dir, chdir into it; remove it after. */
+int tu_enter_tmpdir(void **state);
+int tu_leave_tmpdir(void **state);
+
+/* Read a whole file into a malloc'd NUL-terminated string; NULL if missing. */
+char *tu_read_file(const char *path);
+/* Write a whole file (creating parent dirs is the caller's job). */
+void tu_write_file(const char *path, const char *text);
+/* 1 if the path exists (lstat). */
+int tu_exists(const char *path);
+
+#endif
