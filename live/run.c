@@ -311,9 +311,9 @@ static int log_value(live_run *r, const char *name, live__value v, unsigned flag
 		row->step = r->step;
 		row->ms = m->ts_col ? live__now_ms() : 0;
 		row->v = v;
+		r->step_touched = 1; /* a summary-only value has no step of its own */
 	}
 	m->last = v;
-	r->step_touched = 1;
 	r->summary_dirty = 1;
 	return 0;
 }
