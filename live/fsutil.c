@@ -69,8 +69,8 @@ int live__open_subdir(int dirfd, const char *rel, int create, int *out)
 			close(fd);
 		if (next < 0) {
 			if (err == ENOTDIR || err == ELOOP)
-				return live__fail(LIVE_EINVALID,
-						  "'%s': '%s' exists and is not a folder (a file or a link)", rel, part);
+				return live__fail(LIVE_EINVALID, "'%s' exists and is not a folder (a file or a link)",
+						  part);
 			return live__fail_errno(live__errno_code(err), err, "open folder '%s' (in '%s')", part, rel);
 		}
 		fd = next;
