@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "run.h"
 
@@ -13,9 +14,12 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static live_run *def;
 static int was_closed; /* a lazy re-open after live_close() resumes */
 static int atexit_done;
+static pid_t owner; /* the process that opened it: a forked child must not write its files */
 
 static void close_at_exit(void)
 {
+	if (getpid() != owner)
+		return;
 	pthread_mutex_lock(&lock);
 	live_run_close(def);
 	def = NULL;
@@ -25,6 +29,7 @@ static void close_at_exit(void)
 static int open_locked(const live_options *opts, int force_resume)
 {
 	int rc = live__run_open(&def, opts, force_resume);
+	owner = getpid();
 	if (!rc && !atexit_done) {
 		atexit(close_at_exit);
 		atexit_done = 1;
