@@ -1,0 +1,67 @@
+/*
+ * The tree that yaml_tree.c reads a params.yaml into and params.c looks keys
+ * up in. Private to liblive.
+ */
+#ifndef LIVE_YAML_TREE_H
+#define LIVE_YAML_TREE_H
+
+#include <stddef.h>
+
+#include <yaml.h>
+
+/** Longest excerpt of a value or key from the file quoted in a message. */
+#define LIVE__EXCERPT_MAX 60
+
+/** What a node is. PK_NULL is a plain "~", "null" or empty scalar. */
+enum pkind { PK_NULL, PK_SCALAR, PK_MAP, PK_SEQ };
+
+/** What a plain scalar reads as. PN_BIGINT is an integer beyond long long. */
+enum pnum { PN_NONE, PN_FLOAT, PN_INT, PN_BIGINT };
+
+/** One entry of a mapping or a sequence; the nodes belong to the tree. */
+struct pentry {
+	const struct pnode *key; /* NULL in a sequence */
+	const struct pnode *value;
+	yaml_mark_t mark;        /* of the key, for the duplicate error */
+};
+
+/** A node. An alias shares its anchor's node, so one node may have several parents. */
+struct pnode {
+	struct pnode *next_alloc; /* every node of a tree is on one list, which owns it */
+	enum pkind kind;
+	yaml_scalar_style_t style;
+	enum pnum num;
+	char *text; /* scalars and nulls, NUL-terminated */
+	size_t len;
+	double d;
+	long long i;
+	struct pentry *items; /* mappings and sequences */
+	size_t n, cap;
+};
+
+/**
+ * Read and parse the YAML file `path`. On success *root is its top-level
+ * mapping (NULL for a file with no keys) and the caller owns *nodes, to be
+ * freed with live__yaml_free(). On failure returns LIVE_ENOTFOUND, LIVE_EIO,
+ * LIVE_ENOMEM or LIVE_EPARSE with the message set, and nothing is left to free.
+ */
+int live__yaml_read(const char *path, const struct pnode **root, struct pnode **nodes);
+
+/** Free every node of a tree, given the `nodes` list of live__yaml_read(). NULL is fine. */
+void live__yaml_free(struct pnode *nodes);
+
+/**
+ * Copy `len` bytes of `s` into `dst` for a one-line message: control bytes
+ * become '?', and past size - 4 bytes it is cut at a UTF-8 boundary and ends
+ * in "...". Needs `size` >= 4; LIVE__EXCERPT_MAX + 4 fits the longest excerpt.
+ */
+void live__yaml_excerpt(char *dst, size_t size, const char *s, size_t len);
+
+/**
+ * Describe `n` for a type error: "a mapping", "a sequence", or its quoted
+ * excerpt with " (a quoted string)" or " (a block string)" as its style says.
+ * LIVE__EXCERPT_MAX + 32 bytes fit every description.
+ */
+void live__yaml_describe(char *dst, size_t size, const struct pnode *n);
+
+#endif /* LIVE_YAML_TREE_H */
