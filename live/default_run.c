@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -26,6 +27,25 @@ static void close_at_exit(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/* live_init's options, kept so that a lazy re-open after live_close uses them. */
+static live_options saved;
+static char *saved_dir;
+static int have_saved;
+
+static int save_options(const live_options *opts)
+{
+	free(saved_dir);
+	saved_dir = NULL;
+	have_saved = opts != NULL;
+	if (!opts)
+		return 0;
+	saved = *opts;
+	if (opts->dir && !(saved_dir = strdup(opts->dir)))
+		return live__fail(LIVE_ENOMEM, "out of memory");
+	saved.dir = saved_dir;
+	return 0;
+}
+
 static int open_locked(const live_options *opts, int force_resume)
 {
 	int rc = live__run_open(&def, opts, force_resume);
@@ -43,7 +63,7 @@ static int enter(void)
 	pthread_mutex_lock(&lock);
 	if (def)
 		return 0;
-	int rc = open_locked(NULL, was_closed);
+	int rc = open_locked(have_saved ? &saved : NULL, was_closed);
 	if (rc)
 		pthread_mutex_unlock(&lock);
 	return rc;
@@ -60,7 +80,9 @@ int live_init(const live_options *opts)
 	pthread_mutex_lock(&lock);
 	int rc = live_run_close(def);
 	def = NULL;
-	int orc = open_locked(opts, 0);
+	int orc = save_options(opts);
+	if (!orc)
+		orc = open_locked(opts, 0);
 	return leave(orc ? orc : rc);
 }
 

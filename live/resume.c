@@ -277,7 +277,7 @@ static int scan_tsv(scan *s, int fd, const char *name, const char *show)
 	int wn = expected_header(r, name, ts, want, sizeof(want));
 	if (!nl) {
 		/* A header torn by a kill while it was being written. */
-		if ((size_t)hn < (size_t)wn && !memcmp(head, want, (size_t)hn) && st.st_size == hn)
+		if ((size_t)hn <= (size_t)wn && !memcmp(head, want, (size_t)hn) && st.st_size == hn)
 			return add_cut(s, name, 0);
 		return live__fail(LIVE_EPARSE, "%s:1: expected the header '%s' and a newline", show, want);
 	}
@@ -391,7 +391,7 @@ static int scan_dir(scan *s, int dirfd, const char *prefix, int depth)
 		}
 	}
 	closedir(d);
-	if (!rc)
+	if (!rc && n > 1)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && !rc; i++) {
 		const char *ent = names[i];

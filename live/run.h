@@ -94,6 +94,7 @@ struct live_run {
 	int summary_dirty;
 	long long summary_ns; /* monotonic time of the last summary write */
 	live__buf sumbuf;
+	size_t sumbound;  /* the summary's largest possible size, grown per node */
 };
 
 /* names.c */

@@ -45,12 +45,18 @@ static void add_child(live__node *parent, live__node *c)
 	parent->last_child = c;
 }
 
+/* Largest text one node can take: indent, key with every byte escaped, value. */
+static size_t node_bound(size_t depth, size_t keylen)
+{
+	return 4 * (depth + 1) + 6 * keylen + LIVE__NUM_MAX + 16;
+}
+
 int live__summary_insert(live_run *r, uint32_t metric)
 {
 	const char *name = r->metrics[metric].name;
 	live__node *at = &r->root;
 	const char *p = name;
-	for (;;) {
+	for (size_t depth = 1;; depth++) {
 		const char *slash = strchr(p, '/');
 		size_t n = slash ? (size_t)(slash - p) : strlen(p);
 		live__node *c = find_child(at, p, n);
@@ -65,6 +71,7 @@ int live__summary_insert(live_run *r, uint32_t metric)
 			if (!c)
 				return live__fail(LIVE_ENOMEM, "out of memory");
 			add_child(at, c);
+			r->sumbound += node_bound(depth, n);
 			return 0;
 		}
 		if (!c) {
@@ -72,6 +79,7 @@ int live__summary_insert(live_run *r, uint32_t metric)
 			if (!c)
 				return live__fail(LIVE_ENOMEM, "out of memory");
 			add_child(at, c);
+			r->sumbound += node_bound(depth, n) + 4 * depth + 4; /* and its closing brace */
 		}
 		at = c;
 		p = slash + 1;
@@ -218,7 +226,8 @@ int live__summary_write(live_run *r, long long step, int with_step)
 {
 	live__buf *b = &r->sumbuf;
 	b->len = 0;
-	int rc = live__buf_reserve(b, 64);
+	/* Reserving the bound once means values growing longer never reallocate mid-run. */
+	int rc = live__buf_reserve(b, r->sumbound + 64);
 	if (rc)
 		return rc;
 	put_str(b, "{");

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install the Debian packages needed to build and test live, if any is missing.
+# Runs apt-get only when something is missing: as root, else through sudo;
+# without either it prints the exact command and exits 1.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+packages=(
+	build-essential # cc, make, binutils (readelf, used by the install test)
+	cmake           # >= 3.25
+	pkg-config      # finds cjson, yaml, cmocka; the install test uses it too
+	g++             # the header test compiles live.h as C++
+	libcjson-dev
+	libyaml-dev
+	zlib1g-dev
+	libgit2-dev
+	libcmocka-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$status" = installed ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#packages[@]} packages are installed"
+	exit 0
+fi
+
+cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+echo "install-deps: missing: ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+	DEBIAN_FRONTEND=noninteractive sh -c "$cmd"
+elif command -v sudo >/dev/null 2>&1; then
+	sudo env DEBIAN_FRONTEND=noninteractive sh -c "$cmd"
+else
+	echo "install-deps: not root and no sudo; run as root:" >&2
+	echo "  $cmd" >&2
+	exit 1
+fi
