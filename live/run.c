@@ -378,7 +378,8 @@ int live_run_next_step(live_run *r)
 	r->step_touched = 1; /* the step being ended has data, even if nothing was logged */
 	r->step_known = 1;
 	r->summary_dirty = 1;
-	if (r->cfg.summary) {
+	/* A summary naming rows that did not reach the histories would be ahead of them. */
+	if (r->cfg.summary && !rc) {
 		long long now = r->cfg.interval_ms < 0 ? 0 : live__mono_ns();
 		if (r->cfg.interval_ms < 0 || r->summary_ns == 0 ||
 		    now - r->summary_ns >= r->cfg.interval_ms * 1000000LL) {
@@ -422,11 +423,8 @@ int live_run_sync(live_run *r)
 	if (rc || r->cfg.inert)
 		return rc;
 	rc = live__hist_flush(r);
-	if (r->summary_dirty) {
-		int src = write_summary(r);
-		if (!rc)
-			rc = src;
-	}
+	if (!rc && r->summary_dirty)
+		rc = write_summary(r);
 	return rc;
 }
 
