@@ -262,20 +262,26 @@ LIVE_EXTERN int live_close(void);
 /* Parameters from params.yaml (the file DVC's `params:` section tracks).    */
 /*                                                                           */
 /* The file is $LIVE_PARAMS_FILE, else "params.yaml" in the current          */
-/* directory; it is read once, on first use. Keys nest with dots:            */
-/* "train.lr" is `lr` inside the mapping `train`. Thread-safe.               */
+/* directory; it is read once, on first use, and the outcome is kept (a      */
+/* failed read too) until live_params_load() or live_params_free(). Keys     */
+/* nest with dots: "train.lr" is `lr` inside the mapping `train` (a flat key */
+/* "train.lr" wins over the nested one), "layers.0" indexes a list. A null   */
+/* value (`lr:` or `lr: ~`) counts as missing. YAML 1.2 number rules; quoted */
+/* values are strings. Thread-safe.                                          */
 
 /**
  * Load (or reload) the params file at `path` (NULL = the default above).
- * Errors: LIVE_ENOTFOUND (no such file), LIVE_EPARSE ("params.yaml:3: ..."),
- * LIVE_EIO.
+ * Errors: LIVE_ENOTFOUND (no such file), LIVE_EPARSE ("params.yaml:3:5: ..."
+ * with line and column), LIVE_EIO, LIVE_ENOMEM.
  */
 LIVE_EXTERN int live_params_load(const char *path);
 
 /**
  * The value at `key` as a number. A missing file or key gives `def`. A value
- * that is not a number, or a malformed file, also gives `def` and prints one
- * warning line naming the file, key and what was expected.
+ * that is not a number, a malformed or unreadable file, or a NULL key also
+ * gives `def` and prints one warning line naming the file, key and what was
+ * expected: "live: params.yaml: key 'lr': expected a number, got 'abc'; using
+ * the default 0.001".
  */
 LIVE_EXTERN double live_param_double(const char *key, double def);
 
