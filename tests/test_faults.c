@@ -9,9 +9,10 @@
  * touches the test runner's own output. Children cannot use cmocka's asserts;
  * they report the first failed check on stderr and exit 1.
  *
- * chmod-based read-only folders do not stop root, so the read-only case also
- * runs as "something is in the way": a regular file where a folder must go, a
- * folder where a file must go.
+ * chmod-based read-only folders do not stop root, so as root that case runs
+ * in a child that has dropped to the user nobody; it also runs as "something
+ * is in the way": a regular file where a folder must go, a folder where a
+ * file must go.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -21,10 +22,13 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -37,11 +41,26 @@
 
 /* ---- child-side checks ---------------------------------------------------- */
 
+/*
+ * Set while a body written with these checks runs in the test runner itself
+ * (not in a child): a failed check then fails the test through cmocka.
+ */
+static int checks_in_process;
+
 static void child_fail(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
 static void child_fail(int line, const char *fmt, ...)
 {
 	va_list ap;
+	if (checks_in_process) {
+		char what[512];
+		checks_in_process = 0;
+		va_start(ap, fmt);
+		vsnprintf(what, sizeof(what), fmt, ap);
+		va_end(ap);
+		fail_msg("check failed at %s:%d: %s", __FILE__, line, what);
+		abort(); /* not reached: fail_msg jumps back into cmocka */
+	}
 	fprintf(stderr, "child check failed at %s:%d: ", __FILE__, line);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -71,7 +90,13 @@ static void child_fail(int line, const char *fmt, ...)
 			child_fail(__LINE__, "%s is \"%s\", want \"%s\"", #got, g_, w_);            \
 	} while (0)
 
-/* Run `fn` in a child with SIGXFSZ ignored; the test fails if any check failed. */
+/* A child's exit status for "could not test this here": the test is skipped. */
+#define CHILD_UNTESTED 77
+
+/*
+ * Run `fn` in a child with SIGXFSZ ignored; the test fails if any check failed
+ * and is skipped if the child exits with CHILD_UNTESTED.
+ */
 static void in_child(void (*fn)(void))
 {
 	fflush(stdout);
@@ -79,12 +104,15 @@ static void in_child(void (*fn)(void))
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		checks_in_process = 0;
 		signal(SIGXFSZ, SIG_IGN);
 		fn();
 		_exit(0);
 	}
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_UNTESTED)
+		skip();
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fail_msg("the child failed (status 0x%x); its message is above", status);
 }
@@ -365,52 +393,96 @@ static void test_full_disk_new_history_header(void **state)
 
 /* ---- read-only folder (chmod: not effective for root) ------------------------ */
 
-static void test_read_only_dir_chmod(void **state)
+/*
+ * Written with the CK checks so that it runs either in the test runner or in
+ * a child. Returns 1 if chmod did not stop this process from writing (so
+ * nothing was tested), else 0.
+ */
+static int read_only_dir_body(void)
 {
-	(void)state;
 	char msg[256];
-	assert_int_equal(mkdir("out", 0755), 0);
+	CK(mkdir("out", 0755) == 0);
 	live_options o = LIVE_OPTIONS_INIT;
 	o.dir = "out/dvclive";
 	o.summary_interval_ms = LIVE_EVERY_STEP;
 	live_run *run = NULL;
-	assert_int_equal(live_run_open(&run, &o), 0);
-	assert_int_equal(live_run_log(run, "loss", 0.0), 0);
-	assert_int_equal(live_run_next_step(run), 0);
+	CK_RC(live_run_open(&run, &o), 0);
+	CK_RC(live_run_log(run, "loss", 0.0), 0);
+	CK_RC(live_run_next_step(run), 0);
 	char *old = tu_read_file("out/dvclive.json");
-	assert_non_null(old);
+	CK(old != NULL);
 
-	assert_int_equal(chmod("out/dvclive", 0555), 0);
-	assert_int_equal(chmod("out", 0555), 0);
+	CK(chmod("out/dvclive", 0555) == 0);
+	CK(chmod("out", 0555) == 0);
 	if (access("out", W_OK) == 0) {
 		live_run_close(run);
 		free(old);
-		skip(); /* root: permissions do not apply; see the tests below */
+		return 1; /* permissions do not apply to this process */
 	}
-	assert_int_equal(live_run_log(run, "new", 1.0), LIVE_EIO);
-	assert_string_equal(live_errmsg(), expect_msg(msg, sizeof(msg), "out/dvclive/new.tsv: open", EACCES));
-	assert_false(tu_exists("out/dvclive/new.tsv"));
+	CK_RC(live_run_log(run, "new", 1.0), LIVE_EIO);
+	CK_STR(live_errmsg(), expect_msg(msg, sizeof(msg), "out/dvclive/new.tsv: open", EACCES));
+	CK(!tu_exists("out/dvclive/new.tsv"));
 	/* An open history still takes rows; the summary cannot be replaced. */
-	assert_int_equal(live_run_log(run, "loss", 1.0), 0);
-	assert_int_equal(live_run_next_step(run), LIVE_EIO);
-	assert_string_equal(live_errmsg(),
-			    expect_msg(msg, sizeof(msg), "out/dvclive.json: create temp file", EACCES));
+	CK_RC(live_run_log(run, "loss", 1.0), 0);
+	CK_RC(live_run_next_step(run), LIVE_EIO);
+	CK_STR(live_errmsg(), expect_msg(msg, sizeof(msg), "out/dvclive.json: create temp file", EACCES));
 	char *now = tu_read_file("out/dvclive.json");
-	assert_string_equal(now, old);
+	CK(now != NULL);
+	CK_STR(now, old);
 	free(now);
 
-	assert_int_equal(chmod("out", 0755), 0);
-	assert_int_equal(chmod("out/dvclive", 0755), 0);
-	assert_int_equal(live_run_set_step(run, 0), 0);
-	assert_int_equal(live_run_log(run, "new", 0.0), 0);
-	assert_int_equal(live_run_set_step(run, 1), 0);
-	assert_int_equal(live_run_log(run, "new", 1.0), 0);
-	assert_int_equal(live_run_close(run), 0);
+	CK(chmod("out", 0755) == 0);
+	CK(chmod("out/dvclive", 0755) == 0);
+	CK_RC(live_run_set_step(run, 0), 0);
+	CK_RC(live_run_log(run, "new", 0.0), 0);
+	CK_RC(live_run_set_step(run, 1), 0);
+	CK_RC(live_run_log(run, "new", 1.0), 0);
+	CK_RC(live_run_close(run), 0);
 	now = tu_read_file("out/dvclive.json");
-	assert_string_equal(now, "{\n    \"step\": 1,\n    \"loss\": 1.0,\n    \"new\": 1.0\n}\n");
+	CK(now != NULL);
+	CK_STR(now, "{\n    \"step\": 1,\n    \"loss\": 1.0,\n    \"new\": 1.0\n}\n");
 	free(now);
 	free(old);
-	assert_false(tu_exists("out/dvclive.json.tmp"));
+	CK(!tu_exists("out/dvclive.json.tmp"));
+	return 0;
+}
+
+/* As root: become nobody (for good: no way back to root), then run the body. */
+static void child_read_only_dir_as_nobody(void)
+{
+	const struct passwd *pw = getpwnam("nobody");
+	uid_t uid = pw ? pw->pw_uid : 65534;
+	gid_t gid = pw ? pw->pw_gid : 65534;
+
+	CK(setgroups(0, NULL) == 0);
+	CK(setgid(gid) == 0);
+	CK(setuid(uid) == 0);
+	CK(geteuid() == uid && getegid() == gid);
+	CK(setuid(0) != 0);
+	/* Changing ids made the process non-dumpable; sanitizers want /proc/self. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (read_only_dir_body())
+		_exit(CHILD_UNTESTED);
+}
+
+static void test_read_only_dir_chmod(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		checks_in_process = 1;
+		int untested = read_only_dir_body();
+		checks_in_process = 0;
+		if (untested)
+			skip(); /* permissions do not apply (e.g. CAP_DAC_OVERRIDE) */
+		return;
+	}
+	/*
+	 * Root ignores permissions. The body works with paths relative to the
+	 * test's own dir (the cwd), which mkdtemp made 0700 and root's: open it
+	 * to nobody; the dirs above it are not looked up again.
+	 */
+	assert_int_equal(chmod(".", 0777), 0);
+	in_child(child_read_only_dir_as_nobody);
 }
 
 /* ---- something in the way (works as root too) ------------------------------- */

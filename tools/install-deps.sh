@@ -15,6 +15,7 @@ packages=(
 	zlib1g-dev
 	libgit2-dev
 	libcmocka-dev
+	locales         # de_DE locale source: tests compile a decimal-comma locale with localedef
 )
 
 missing=()
