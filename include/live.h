@@ -71,7 +71,9 @@ typedef enum live_error {
 	LIVE_ENOTFOUND = -7,  /**< a params key or file does not exist */
 	LIVE_ETYPE = -8,      /**< a params value has another type than asked for */
 	LIVE_ECLOSED = -9,    /**< the run was already closed */
-	LIVE_ECHECKPOINT = -10 /**< the checkpoint channel failed (the runner is gone) */
+	LIVE_ECHECKPOINT = -10, /**< the checkpoint channel failed (the runner is gone) */
+	LIVE_EGIT = -11,        /**< git refused (the message is libgit2's) */
+	LIVE_ELOCKED = -12      /**< another `live exp run` holds the repository */
 } live_error;
 
 /**
@@ -219,6 +221,18 @@ LIVE_EXTERN int live_run_sync(live_run *run);
 LIVE_EXTERN const char *live_run_dir(const live_run *run);
 
 /**
+ * Take a checkpoint now, without ending the step: write the pending rows and
+ * the exact summary, then, under `live exp run` (or DVC 2.x with
+ * DVC_CHECKPOINT=1), wait until the runner has snapshotted the outputs. Do not
+ * rewrite checkpointed files (model.pt) while this call blocks. Without a
+ * runner it only syncs. Errors: LIVE_ECHECKPOINT (the runner is gone or
+ * failed: the call returns, it never hangs on a dead runner), LIVE_EIO.
+ *
+ * live_run_next_step() does the same at every step end when checkpoints are on.
+ */
+LIVE_EXTERN int live_run_checkpoint(live_run *run);
+
+/**
  * Write what is pending (rows, exact summary) and free the run. The summary's
  * "step" is the last step that has rows (closing does not add a step).
  * Returns the write error if the final write failed; the run is freed anyway.
@@ -252,6 +266,22 @@ LIVE_EXTERN int live_set_step(long long step);
 LIVE_EXTERN long long live_get_step(void);
 /** live_run_sync() on the default run. */
 LIVE_EXTERN int live_sync(void);
+/** live_run_checkpoint() on the default run. */
+LIVE_EXTERN int live_checkpoint(void);
+
+/**
+ * 1 when the user asked the run to stop (Ctrl+C or SIGTERM under `live exp
+ * run`), else 0. A loop that checks it after each step ends cleanly, with
+ * every checkpoint kept:
+ *
+ *     while (!live_stop_requested()) { train_epoch(); live_log(...); live_next_step(); }
+ *
+ * liblive catches SIGINT/SIGTERM only when the runner asks for it (it sets
+ * LIVE_STOP_SIGNALS=1), never otherwise. A trainer that never calls this is
+ * ended by the signal right after its current step's checkpoint; a second
+ * signal ends it at once. Thread-safe.
+ */
+LIVE_EXTERN int live_stop_requested(void);
 /**
  * Close the default run. A later live_log opens it again *resuming*, so what
  * was written is never wiped by a lazy re-open.

@@ -125,6 +125,12 @@ long long live_get_step(void)
 	return step;
 }
 
+int live_checkpoint(void)
+{
+	int rc = enter();
+	return rc ? rc : leave(live_run_checkpoint(def));
+}
+
 int live_sync(void)
 {
 	int rc = enter();

@@ -26,6 +26,8 @@ const char *live_strerror(int code)
 	case LIVE_ETYPE: return "wrong type";
 	case LIVE_ECLOSED: return "run is closed";
 	case LIVE_ECHECKPOINT: return "checkpoint channel failed";
+	case LIVE_EGIT: return "git error";
+	case LIVE_ELOCKED: return "repository is locked";
 	default: return "unknown error code";
 	}
 }

@@ -379,18 +379,32 @@ int live_run_next_step(live_run *r)
 	r->step_known = 1;
 	r->summary_dirty = 1;
 	/* A summary naming rows that did not reach the histories would be ahead of them. */
+	int checkpoint = live__ckpt_enabled();
 	if (r->cfg.summary && !rc) {
-		long long now = r->cfg.interval_ms < 0 ? 0 : live__mono_ns();
-		if (r->cfg.interval_ms < 0 || r->summary_ns == 0 ||
-		    now - r->summary_ns >= r->cfg.interval_ms * 1000000LL) {
-			int src = write_summary(r);
-			if (!rc)
-				rc = src;
-		}
+		long long now = r->cfg.interval_ms < 0 || checkpoint ? 0 : live__mono_ns();
+		if (checkpoint || r->cfg.interval_ms < 0 || r->summary_ns == 0 ||
+		    now - r->summary_ns >= r->cfg.interval_ms * 1000000LL)
+			rc = write_summary(r);
 	}
+	/* A checkpoint always sees the exact summary and every row of the step. */
+	if (!rc && checkpoint)
+		rc = live__ckpt_signal(r->step);
 	r->step++;
 	r->step_touched = 0;
+	if (checkpoint)
+		live__ckpt_after_step();
 	return rc;
+}
+
+int live_run_checkpoint(live_run *r)
+{
+	int rc = check_open(r, "live_run_checkpoint");
+	if (rc || r->cfg.inert)
+		return rc;
+	if ((rc = live_run_sync(r)))
+		return rc;
+	long long step = r->step_touched ? r->step : r->step > 0 ? r->step - 1 : 0;
+	return live__ckpt_signal(step);
 }
 
 int live_run_set_step(live_run *r, long long step)

@@ -141,6 +141,14 @@ int live__run_open(live_run **out, const live_options *opts, int force_resume);
 /** Open the history folder if it is not open yet (v3 makes it lazily). */
 int live__hist_dir(live_run *r, int create);
 
+/* checkpoint.c */
+/** 1 when the runner asked for checkpoints at every step (DVC_CHECKPOINT). */
+int live__ckpt_enabled(void);
+/** Tell the runner step `step` is complete and wait for its snapshot. */
+int live__ckpt_signal(long long step);
+/** After a step: end a trainer that ignores a pending stop request. */
+void live__ckpt_after_step(void);
+
 /* resume.c */
 int live__resume_load(live_run *r);
 
