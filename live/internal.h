@@ -58,4 +58,14 @@ int live__buf_reserve(live__buf *b, size_t extra);
 int live__buf_append(live__buf *b, const void *p, size_t n);
 void live__buf_free(live__buf *b);
 
+/* ---- fsutil.c ----------------------------------------------------------- */
+
+/**
+ * Replace file `name` inside folder `dirfd` with `len` bytes: written to
+ * `tmp` (same folder) then renamed, so readers see the old or the new file,
+ * never a mix. `show` names the file in messages.
+ */
+int live__write_atomic(int dirfd, const char *name, const char *tmp, const char *show, const char *data,
+		       size_t len);
+
 #endif /* LIVE_INTERNAL_H */

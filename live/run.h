@@ -111,9 +111,6 @@ void live__config_free(live__config *cfg);
 int live__mkdirs(const char *path);
 /** Open (creating) directory `rel` below `dirfd` without following links. */
 int live__open_subdir(int dirfd, const char *rel, int create, int *out);
-/** Write `len` bytes to temp then rename over `name`, both inside `dirfd`. */
-int live__write_atomic(int dirfd, const char *name, const char *tmp, const char *show,
-		       const char *data, size_t len);
 /** Remove every *.tsv below `dirfd` (recursively, no links), then empty folders. */
 int live__remove_tsvs(int dirfd, const char *show);
 /** Remove a file if it exists. */

@@ -258,6 +258,7 @@ static int new_scalar(struct loader *ld, const yaml_event_t *ev, struct pnode **
 	n->text[len] = '\0';
 	n->len = len;
 	n->style = ev->data.scalar.style;
+	n->mark = ev->start_mark;
 	if (plain && n->kind == PK_SCALAR)
 		classify_number(ld, n);
 	*out = n;
@@ -475,10 +476,13 @@ static int parse_node(struct loader *ld, yaml_event_t *ev, int depth, const stru
 			rc = fail_at(ld, mark, "nested deeper than %d levels", MAX_DEPTH);
 		else if (!(n = new_node(ld, type == YAML_MAPPING_START_EVENT ? PK_MAP : PK_SEQ)))
 			rc = oom(ld);
-		else if (n->kind == PK_MAP)
-			rc = parse_mapping(ld, n, depth);
-		else
-			rc = parse_sequence(ld, n, depth);
+		else {
+			n->mark = mark;
+			if (n->kind == PK_MAP)
+				rc = parse_mapping(ld, n, depth);
+			else
+				rc = parse_sequence(ld, n, depth);
+		}
 	} else if (type != YAML_SCALAR_EVENT) {
 		rc = fail_at(ld, mark, "expected a node"); /* libyaml never lets this happen */
 	}
@@ -573,4 +577,56 @@ int live__yaml_read(const char *path, const struct pnode **root, struct pnode **
 	}
 	*nodes = ld.nodes;
 	return 0;
+}
+
+/* ---- lookups ------------------------------------------------------------- */
+
+static const struct pnode *map_get(const struct pnode *map, const char *key, size_t len)
+{
+	for (size_t k = 0; k < map->n; k++) {
+		const struct pnode *name = map->items[k].key;
+
+		if (name->len == len && !memcmp(name->text, key, len))
+			return map->items[k].value;
+	}
+	return NULL;
+}
+
+/* The same walk as params.c's, for the tracker's params values. */
+static const struct pnode *find(const struct pnode *n, const char *key, size_t len)
+{
+	if (n->kind == PK_MAP) {
+		for (size_t end = len;; end--) {
+			if (end == len || key[end] == '.') {
+				const struct pnode *child = map_get(n, key, end);
+
+				if (child && end == len)
+					return child;
+				if (child && (child = find(child, key + end + 1, len - end - 1)))
+					return child;
+			}
+			if (end == 0)
+				return NULL;
+		}
+	}
+	if (n->kind == PK_SEQ) {
+		size_t end = 0, index = 0;
+
+		for (; end < len && key[end] != '.'; end++) {
+			if (key[end] < '0' || key[end] > '9' || index > (SIZE_MAX - 9) / 10)
+				return NULL;
+			index = index * 10 + (size_t)(key[end] - '0');
+		}
+		if (end == 0 || index >= n->n)
+			return NULL;
+		if (end == len)
+			return n->items[index].value;
+		return find(n->items[index].value, key + end + 1, len - end - 1);
+	}
+	return NULL;
+}
+
+const struct pnode *live__yaml_find(const struct pnode *root, const char *key)
+{
+	return root ? find(root, key, strlen(key)) : NULL;
 }

@@ -37,6 +37,7 @@ struct pnode {
 	long long i;
 	struct pentry *items; /* mappings and sequences */
 	size_t n, cap;
+	yaml_mark_t mark; /* where the node starts in the file (an alias: its anchor's node) */
 };
 
 /**
@@ -63,5 +64,13 @@ void live__yaml_excerpt(char *dst, size_t size, const char *s, size_t len);
  * LIVE__EXCERPT_MAX + 32 bytes fit every description.
  */
 void live__yaml_describe(char *dst, size_t size, const struct pnode *n);
+
+/**
+ * Look up a dotted key below `root` as live_param_*() do: at each mapping the
+ * longest key that exists wins ("train.lr" as one flat key before "train" ->
+ * "lr"), a dead end falls back to the next shorter prefix, and in a sequence
+ * the part up to the next dot is a 0-based index. NULL when there is none.
+ */
+const struct pnode *live__yaml_find(const struct pnode *root, const char *key);
 
 #endif /* LIVE_YAML_TREE_H */

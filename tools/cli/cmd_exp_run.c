@@ -1,0 +1,549 @@
+/*
+ * live exp run: run the pipeline; every step of the checkpoint stage becomes
+ * a git commit on an experiment ref (SPEC 3, reference/dvc-checkpoints.md).
+ *
+ * Order of a checkpoint, chosen so that a kill at any instant leaves nothing
+ * partial behind: outs into the cache, then dvc.lock, then the commit
+ * object, then the refs (each ref moves atomically). A checkpoint whose ref
+ * did not move is simply absent; its objects are unreachable garbage.
+ *
+ * Unlike DVC 2.x, EXEC_APPLY also moves at every checkpoint, so a run killed
+ * mid-way resumes from its last complete checkpoint.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "runner.h"
+#include "tracker.h"
+
+#define EXEC "refs/exps/exec/"
+
+typedef struct exp {
+	char root[PATH_MAX];
+	tr_git *g;
+	tr_state *st;
+	tr_pipeline p;
+	tr_lock lock;
+	const tr_stage *ck; /* the checkpoint stage */
+	char baseline[41];
+	char parent[41];     /* parent of the next commit */
+	char ref[512];       /* the experiment's ref, "" until its first commit */
+	char name[64];       /* exp-xxxxx */
+	long long commits;
+	int lock_created;
+	int reset;
+} exp;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int ck_out(const tr_stage *s, const tr_out **live)
+{
+	int ck = 0;
+	*live = NULL;
+	for (size_t i = 0; i < s->nouts; i++) {
+		ck |= s->outs[i].checkpoint;
+		if (s->outs[i].kind == TR_LIVE)
+			*live = &s->outs[i];
+	}
+	return ck;
+}
+
+/* Outs, dvc.lock and .gitignore files are results, not changes a user made. */
+static int is_result_path(const exp *e, const char *path)
+{
+	if (!strcmp(path, "dvc.lock") || !strcmp(path, ".gitignore"))
+		return 1;
+	size_t pl = strlen(path);
+	if (pl >= 11 && !strcmp(path + pl - 11, "/.gitignore"))
+		return 1;
+	for (size_t i = 0; i < e->p.n; i++) {
+		const tr_stage *s = &e->p.stages[i];
+		for (size_t k = 0; k < s->nouts; k++) {
+			const char *o = s->outs[k].path;
+			size_t n = strlen(o);
+			if (!strncmp(path, o, n) && (path[n] == 0 || path[n] == '/' || !strcmp(path + n, ".json") ||
+						     !strcmp(path + n, ".html")))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the repository lock --------------------------------------------------- */
+
+static int take_repo_lock(const char *root, int *fd_out)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/.dvc/tmp/live-exp-run.lock", root);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cli_error("cannot open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		char who[64] = "";
+		ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
+		who[n > 0 ? n : 0] = 0;
+		who[strcspn(who, "\n")] = 0;
+		close(fd);
+		return cli_error("another `live exp run` (%s) is running in this repository (lock: "
+				 ".dvc/tmp/live-exp-run.lock); wait for it or stop it first",
+				 who[0] ? who : "pid unknown");
+	}
+	/* The kernel drops a flock with its holder, so a killed run leaves no stale lock. */
+	char who[64];
+	int n = snprintf(who, sizeof(who), "pid %ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, who, (size_t)n, 0) != n)
+		fprintf(stderr, "WARNING: cannot record the lock holder in %s\n", path);
+	*fd_out = fd;
+	return 0;
+}
+
+/* ---- saving and committing ------------------------------------------------ */
+
+static int save_stage(exp *e, const tr_stage *s, int print)
+{
+	tr_lock_stage ls;
+	int rc = tr_stage_hash(e->st, e->root, s, 0, 1, &ls);
+	if (rc)
+		return rc;
+	rc = tr_lock_set_stage(&e->lock, &ls);
+	tr_lock_stage_free(&ls);
+	int changed = 0, created = 0;
+	if (!rc)
+		rc = tr_lock_write(e->root, &e->lock, &changed, &created);
+	if (!rc && changed && print)
+		printf("%s lock file 'dvc.lock'\n", created ? "Generating" : "Updating");
+	if (!rc)
+		rc = tr_state_save(e->st);
+	return rc;
+}
+
+static int add_file(const char ***files, size_t *n, size_t *cap, const char *path)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*files)[i], path))
+			return 0;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		const char **f = realloc(*files, *cap * sizeof(*f));
+		if (!f)
+			return live__fail(LIVE_ENOMEM, "out of memory");
+		*files = f;
+	}
+	(*files)[(*n)++] = path;
+	return 0;
+}
+
+/* The commit's files: what DVC `git add`s, plus every tracked file the user changed. */
+static int commit_checkpoint(exp *e, int only_if_changed, char sha[41])
+{
+	const char **paths = NULL;
+	size_t n = 0, cap = 0;
+	char **changed = NULL;
+	size_t nchanged = 0;
+	char ignores[64][512];
+	size_t nignores = 0;
+	int rc = add_file(&paths, &n, &cap, "dvc.yaml");
+	if (!rc)
+		rc = add_file(&paths, &n, &cap, "dvc.lock");
+	for (size_t i = 0; !rc && i < e->p.n; i++) {
+		const tr_stage *s = &e->p.stages[i];
+		for (size_t k = 0; !rc && k < s->nouts; k++) {
+			const tr_out *o = &s->outs[k];
+			struct stat st;
+			if (o->cache && nignores < 64) {
+				rc = tr_gitignore_add(e->root, o->path, ignores[nignores], sizeof(ignores[0]));
+				if (!rc)
+					rc = add_file(&paths, &n, &cap, ignores[nignores++]);
+			}
+			if (!rc && !o->cache && stat(o->path, &st) == 0 && S_ISREG(st.st_mode))
+				rc = add_file(&paths, &n, &cap, o->path);
+		}
+	}
+	if (!rc)
+		rc = tr_git_changed_paths(e->g, e->parent, &changed, &nchanged);
+	for (size_t i = 0; !rc && i < nchanged; i++)
+		rc = add_file(&paths, &n, &cap, changed[i]);
+	/* The live summary (dvclive.json) is committed too. */
+	char summary[600] = "";
+	for (size_t k = 0; !rc && e->ck && k < e->ck->nouts; k++)
+		if (e->ck->outs[k].kind == TR_LIVE && e->ck->outs[k].summary) {
+			snprintf(summary, sizeof(summary), "%s.json", e->ck->outs[k].path);
+			struct stat st;
+			if (stat(summary, &st) == 0)
+				rc = add_file(&paths, &n, &cap, summary);
+		}
+
+	tr_git_file *files = rc ? NULL : calloc(n + 1, sizeof(*files));
+	if (!rc && !files)
+		rc = live__fail(LIVE_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct stat st;
+		files[i].rel = paths[i];
+		files[i].remove = lstat(paths[i], &st) != 0;
+	}
+
+	char hash[65] = "";
+	if (!rc) {
+		/* The experiment hash: what the checkpoint holds, and where it sits. */
+		live__buf b = { 0 };
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		char extra[128];
+		int xn = snprintf(extra, sizeof(extra), "\n%s\n%lld.%09ld\n", e->parent, (long long)ts.tv_sec,
+				  ts.tv_nsec);
+		rc = tr_lock_render(&e->lock, &b);
+		if (!rc)
+			rc = live__buf_append(&b, extra, (size_t)xn);
+		if (!rc)
+			tr_sha256(b.data, b.len, hash);
+		live__buf_free(&b);
+	}
+	if (!rc)
+		rc = only_if_changed ? tr_git_commit_if_changed(e->g, e->parent, files, n, hash, sha)
+				     : tr_git_commit(e->g, e->parent, files, n, hash, sha);
+	if (!rc && sha[0]) {
+		if (!e->ref[0]) {
+			if (!e->name[0])
+				snprintf(e->name, sizeof(e->name), "exp-%.5s", hash);
+			rc = tr_exp_ref_name(e->baseline, e->name, e->ref, sizeof(e->ref));
+			char existing[41];
+			if (!rc && !e->reset && tr_git_ref_get(e->g, e->ref, existing) == 0)
+				rc = live__fail(LIVE_EGIT, "experiment '%s' already exists (use --reset)", e->name);
+			if (!rc)
+				rc = tr_git_ref_set(e->g, e->ref, sha, NULL, "live: checkpoint experiment");
+			if (!rc)
+				rc = tr_git_ref_set_symbolic(e->g, EXEC "EXEC_BRANCH", e->ref, "live: exp run");
+		} else {
+			rc = tr_git_ref_set(e->g, e->ref, sha, e->parent, "live: checkpoint experiment");
+		}
+		if (!rc)
+			rc = tr_git_ref_set(e->g, EXEC "EXEC_CHECKPOINT", sha, NULL, "live: checkpoint");
+		if (!rc)
+			rc = tr_git_ref_set(e->g, EXEC "EXEC_APPLY", sha, NULL, "live: checkpoint");
+		if (!rc) {
+			memcpy(e->parent, sha, 41);
+			e->commits++;
+		}
+	}
+	tr_strv_free(changed, nchanged);
+	free(files);
+	free(paths);
+	return rc;
+}
+
+static int on_checkpoint(void *ctx, long long step, char *reply, size_t size)
+{
+	exp *e = ctx;
+	(void)step;
+	char sha[41];
+	int rc = save_stage(e, e->ck, 1);
+	if (!rc)
+		rc = commit_checkpoint(e, 0, sha);
+	if (rc) {
+		snprintf(reply, size, "%s", live_errmsg());
+		fprintf(stderr, "ERROR: checkpoint: %s\n", live_errmsg());
+		return 1;
+	}
+	printf("Checkpoint experiment iteration '%.7s'.\n", sha);
+	fflush(stdout);
+	snprintf(reply, size, "%.7s", sha);
+	return 0;
+}
+
+/* ---- resume, reset --------------------------------------------------------- */
+
+/* The experiment ref (under this baseline) whose tip is `sha`, if any. */
+static int ref_with_tip(exp *e, const char *sha, char *ref, size_t size)
+{
+	char prefix[128];
+	snprintf(prefix, sizeof(prefix), "refs/exps/%.2s/%s/", e->baseline, e->baseline + 2);
+	char **names, **shas;
+	size_t n;
+	if (tr_git_refs_under(e->g, prefix, &names, &shas, &n) != 0)
+		return 0;
+	int found = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!found && !strcmp(shas[i], sha)) {
+			snprintf(ref, size, "%s", names[i]);
+			found = 1;
+		}
+	tr_strv_free(names, n);
+	tr_strv_free(shas, n);
+	return found;
+}
+
+/* Which checkpoint to continue from (SPEC 3; reference 3.1). */
+static int plan_resume(exp *e, int *resume)
+{
+	char apply[41], ck[41];
+	*resume = 0;
+	memcpy(e->parent, e->baseline, 41);
+	/* A symbolic EXEC_BRANCH left by a killed run is stale: we hold the lock. */
+	tr_git_ref_delete(e->g, EXEC "EXEC_BRANCH");
+	if (e->reset) {
+		printf("Any existing checkpoints will be reset and re-run.\n");
+		tr_git_ref_delete(e->g, EXEC "EXEC_CHECKPOINT");
+		tr_git_ref_delete(e->g, EXEC "EXEC_APPLY");
+		return 0;
+	}
+	if (tr_git_ref_get(e->g, EXEC "EXEC_APPLY", apply) != 0 ||
+	    tr_git_ref_get(e->g, EXEC "EXEC_CHECKPOINT", ck) != 0)
+		return 0;
+	if (tr_git_descends(e->g, apply, e->baseline) != 1 || !strcmp(apply, e->baseline))
+		return 0; /* made from another baseline: start afresh */
+
+	char **changed = NULL;
+	size_t n = 0;
+	int rc = tr_git_changed_paths(e->g, apply, &changed, &n);
+	if (rc)
+		return rc;
+	int dirty = 0;
+	for (size_t i = 0; i < n; i++)
+		dirty |= !is_result_path(e, changed[i]);
+	tr_strv_free(changed, n);
+
+	char ref[512];
+	int tip = ref_with_tip(e, apply, ref, sizeof(ref));
+	const char *name = tip ? strrchr(ref, '/') + 1 : NULL;
+	if (dirty) {
+		printf("Modified checkpoint experiment based on '%.7s' will be created\n", apply);
+	} else if (tip) {
+		printf("Existing checkpoint experiment '%s' will be resumed\n", name);
+		snprintf(e->ref, sizeof(e->ref), "%s", ref);
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		rc = tr_git_ref_set_symbolic(e->g, EXEC "EXEC_BRANCH", e->ref, "live: exp run");
+		if (rc)
+			return rc;
+	} else {
+		return live__fail(LIVE_EINVALID,
+				  "Nothing to do for unchanged checkpoint '%.7s'. To resume from the head of its "
+				  "experiment, use `live exp apply <exp>`; to start over, `live exp run --reset`",
+				  apply);
+	}
+	memcpy(e->parent, apply, 41);
+	*resume = 1;
+	return 0;
+}
+
+/* Put the checkpoint outs back as the workspace's dvc.lock records them. */
+static int restore_checkpoint_outs(exp *e, int reset)
+{
+	const tr_lock_stage *ls = tr_lock_find(&e->lock, e->ck->name);
+	for (size_t i = 0; i < e->ck->nouts; i++) {
+		const tr_out *o = &e->ck->outs[i];
+		if (!o->checkpoint)
+			continue;
+		if (reset) {
+			if (unlink(o->path) != 0 && errno != ENOENT && errno != EISDIR)
+				return live__fail_errno(LIVE_EIO, errno, "remove %s", o->path);
+			continue;
+		}
+		for (size_t k = 0; ls && k < ls->nouts; k++) {
+			if (strcmp(ls->outs[k].path, o->path) || !ls->outs[k].h.md5[0])
+				continue;
+			tr_hashinfo now;
+			if (tr_hash_path(e->st, o->path, &now, NULL) == 0 && !strcmp(now.md5, ls->outs[k].h.md5))
+				continue;
+			int rc = tr_cache_checkout(e->root, o->path, &ls->outs[k].h);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* ---- stages ---------------------------------------------------------------- */
+
+static int run_plain_stage(exp *e, const tr_stage *s)
+{
+	const tr_lock_stage *old = tr_lock_find(&e->lock, s->name);
+	if (old && !s->always_changed) {
+		tr_lock_stage now;
+		if (tr_stage_hash(e->st, e->root, s, 1, 0, &now) == 0) {
+			int same = tr_lock_stage_equal(&now, old);
+			tr_lock_stage_free(&now);
+			if (same) {
+				printf("Stage '%s' didn't change, skipping\n", s->name);
+				return 0;
+			}
+		}
+	}
+	printf("Running stage '%s':\n> %s\n", s->name, s->cmd);
+	runner_opts o = { .cmd = s->cmd, .wdir = s->wdir };
+	runner_result res;
+	if (runner_run(&o, &res))
+		return 1;
+	if (res.exit_code != 0)
+		return cli_error("failed to reproduce '%s': failed to run: %s, exited with %d", s->name, s->cmd,
+				 res.exit_code);
+	if (save_stage(e, s, 1))
+		return cli_error_live("stage '%s'", s->name);
+	return 0;
+}
+
+static int run_checkpoint_stage(exp *e, int resume, int *interrupted)
+{
+	const tr_stage *s = e->ck;
+	const tr_out *live;
+	ck_out(s, &live);
+	char tmp[PATH_MAX + 16];
+	snprintf(tmp, sizeof(tmp), "%s/.dvc/tmp", e->root);
+	char env_root[PATH_MAX + 16], env_path[600], env_sum[32], env_html[32];
+	snprintf(env_root, sizeof(env_root), "DVC_ROOT=%s", e->root);
+	char *env[10];
+	int k = 0;
+	env[k++] = env_root;
+	env[k++] = "DVC_CHECKPOINT=1";
+	env[k++] = "LIVE_STOP_SIGNALS=1";
+	if (live) {
+		snprintf(env_path, sizeof(env_path), "DVCLIVE_PATH=%s", live->path);
+		snprintf(env_sum, sizeof(env_sum), "DVCLIVE_SUMMARY=%d", live->summary);
+		snprintf(env_html, sizeof(env_html), "DVCLIVE_HTML=%d", live->html);
+		env[k++] = env_path;
+		env[k++] = env_sum;
+		env[k++] = env_html;
+	}
+	if (resume)
+		env[k++] = "DVCLIVE_RESUME=1";
+	env[k] = NULL;
+
+	printf("Running stage '%s':\n> %s\n", s->name, s->cmd);
+	fflush(stdout);
+	runner_opts o = { .cmd = s->cmd, .wdir = s->wdir, .dvc_tmp = tmp, .env = env, .checkpoint = on_checkpoint,
+			  .ctx = e };
+	runner_result res;
+	if (runner_run(&o, &res))
+		return 1;
+	*interrupted = res.interrupted;
+	if (res.exit_code != 0 && e->commits == 0)
+		return cli_error("failed to reproduce '%s': failed to run: %s, exited with %d", s->name, s->cmd,
+				 res.exit_code);
+	if (res.exit_code != 0)
+		fprintf(stderr, "WARNING: Checkpoint stage '%s' was interrupted (exit %d); its %lld checkpoints "
+				"are kept.\n",
+			s->name, res.exit_code, e->commits);
+	/* The final state, committed only if it differs from the last checkpoint. */
+	char sha[41];
+	if (save_stage(e, s, 1) || commit_checkpoint(e, 1, sha))
+		return cli_error_live("stage '%s'", s->name);
+	if (sha[0])
+		printf("Checkpoint experiment iteration '%.7s'.\n", sha);
+	return 0;
+}
+
+/* ---- the command ------------------------------------------------------------ */
+
+
+
+int cmd_exp_run(int argc, char **argv)
+{
+	exp e;
+	memset(&e, 0, sizeof(e));
+	char *sets[64];
+	int nsets = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--reset")) {
+			e.reset = 1;
+		} else if ((!strcmp(argv[i], "-S") || !strcmp(argv[i], "--set-param")) && i + 1 < argc) {
+			if (nsets == 64)
+				return cli_error("live exp run: too many -S options");
+			sets[nsets++] = argv[++i];
+		} else if ((!strcmp(argv[i], "-n") || !strcmp(argv[i], "--name")) && i + 1 < argc) {
+			snprintf(e.name, sizeof(e.name), "%s", argv[++i]);
+		} else {
+			return cli_error("live exp run: unknown option '%s' (expected --reset, -S key=value, -n name)",
+					 argv[i]);
+		}
+	}
+	if (cli_find_root(e.root, sizeof(e.root), 1))
+		return 1;
+	if (chdir(e.root) != 0)
+		return cli_error("cannot enter %s: %s", e.root, strerror(errno));
+	int lockfd = -1;
+	if (take_repo_lock(e.root, &lockfd))
+		return 1;
+	int rc = 1, interrupted = 0, resume = 0;
+	char requested_name[64];
+	snprintf(requested_name, sizeof(requested_name), "%s", e.name);
+	e.name[0] = 0;
+
+	if (tr_git_open(e.root, &e.g) || tr_git_check_identity(e.g) || tr_git_head(e.g, e.baseline)) {
+		cli_error("%s", live_errmsg());
+		goto out;
+	}
+	if (tr_dvcyaml_load("dvc.yaml", &e.p)) {
+		cli_error("%s", live_errmsg());
+		goto out;
+	}
+	if (nsets && set_params(e.root, sets, nsets))
+		goto out;
+	if (tr_lock_load("dvc.lock", &e.lock) || tr_state_open(e.root, &e.st)) {
+		cli_error("%s", live_errmsg());
+		goto out;
+	}
+	for (size_t i = 0; i < e.p.n; i++) {
+		const tr_out *live;
+		if (ck_out(&e.p.stages[i], &live)) {
+			if (e.ck) {
+				cli_error("dvc.yaml: more than one stage has a checkpoint out ('%s', '%s')", e.ck->name,
+					  e.p.stages[i].name);
+				goto out;
+			}
+			e.ck = &e.p.stages[i];
+		}
+	}
+	if (e.ck && plan_resume(&e, &resume)) {
+		cli_error("%s", live_errmsg());
+		goto out;
+	}
+	if (!resume && requested_name[0]) {
+		snprintf(e.name, sizeof(e.name), "%s", requested_name);
+		if (tr_exp_ref_name(e.baseline, e.name, e.ref, sizeof(e.ref))) {
+			cli_error("%s", live_errmsg());
+			goto out;
+		}
+		e.ref[0] = 0; /* made at the first commit, under this name */
+	}
+	for (size_t i = 0; i < e.p.n; i++) {
+		const tr_stage *s = &e.p.stages[i];
+		if (s == e.ck) {
+			if (restore_checkpoint_outs(&e, e.reset)) {
+				cli_error("%s", live_errmsg());
+				goto out;
+			}
+			if (run_checkpoint_stage(&e, resume, &interrupted))
+				goto out;
+		} else if (run_plain_stage(&e, s)) {
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (e.g) {
+		tr_git_ref_delete(e.g, EXEC "EXEC_BRANCH");
+		if (e.commits > 0) {
+			printf("\nReproduced experiment(s): %s\nExperiment results have been applied to your workspace.\n"
+			       "\nTo promote an experiment to a Git branch run:\n\n\tlive exp branch %s <branch>\n",
+			       e.name, e.name);
+		}
+	}
+	(void)interrupted;
+	if (e.st)
+		tr_state_save(e.st);
+	tr_state_free(e.st);
+	tr_lock_free(&e.lock);
+	tr_pipeline_free(&e.p);
+	tr_git_free(e.g);
+	close(lockfd);
+	return rc;
+}

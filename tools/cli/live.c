@@ -1,0 +1,88 @@
+/*
+ * live: the command line of the DVC 2.x checkpoints tutorial, with `live` in
+ * place of `dvc`. Each command is a file cmd_<name>.c.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "live.h"
+
+int cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ERROR: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+int cli_error_live(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ERROR: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, ": %s\n", live_errmsg());
+	va_end(ap);
+	return 1;
+}
+
+int cli_find_root(char *root, size_t size, int need_dvc)
+{
+	if (!getcwd(root, size))
+		return cli_error("cannot read the current directory");
+	char probe[PATH_MAX + 16];
+	for (;;) {
+		struct stat st;
+		snprintf(probe, sizeof(probe), "%s/%s", root, need_dvc ? ".dvc" : ".git");
+		if (stat(probe, &st) == 0)
+			return 0;
+		char *slash = strrchr(root, '/');
+		if (!slash || slash == root)
+			break;
+		*slash = 0;
+	}
+	if (need_dvc)
+		return cli_error("you are not inside of a DVC repository (checked up to mount point '/'): "
+				 "run `live init` first");
+	return cli_error("not a git repository: run `git init` first");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: live <command> [options]\n\n"
+		   "commands:\n"
+		   "  init                 create .dvc/ in a git repository\n"
+		   "  stage add            add a stage to dvc.yaml\n"
+		   "  exp run              run the pipeline; a checkpoint commit at every step\n"
+		   "  version              print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("live %s\n", live_version_string());
+		return 0;
+	}
+	if (!strcmp(cmd, "init"))
+		return cmd_init(argc - 1, argv + 1);
+	if (argc >= 3 && !strcmp(cmd, "stage") && !strcmp(argv[2], "add"))
+		return cmd_stage_add(argc - 2, argv + 2);
+	if (argc >= 3 && !strcmp(cmd, "exp") && !strcmp(argv[2], "run"))
+		return cmd_exp_run(argc - 2, argv + 2);
+	fprintf(stderr, "ERROR: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,719 @@
+/*
+ * The DVC cache (reference 4.4): objects at .dvc/cache/<md5[0:2]>/<md5[2:]>,
+ * read-only, holding a file's original bytes (for a CRLF text file that is not
+ * the content its md5 names, 4.2), and folder manifests as "<md5[2:]>.dir".
+ *
+ * Every object and every restored file is written to a temp file in its
+ * final folder (reflink, else copy_file_range, else read/write) and renamed
+ * into place, so a reader never sees a partial object and a checkout never
+ * writes through a hard link into the cache. A process killed mid-copy leaves
+ * at most a dot-named temp file (".<name>.tmp-..." in the cache,
+ * ".live-tmp-..." next to a restored file), never a wrong object. Objects are
+ * not fsync'ed: they survive the death of any process, not a power cut.
+ *
+ * Checkout of a folder makes it match its manifest: every listed file is
+ * restored, and regular files that the manifest does not list are removed,
+ * as DVC's checkout does; links, other special files and now-empty folders
+ * are left alone. Inside the folder a file or link standing where the
+ * manifest needs a folder is replaced by one; a folder standing where a file
+ * belongs is an error (nothing is removed recursively). Every object is
+ * looked up before the workspace is touched, so a missing one changes
+ * nothing. Links on the way to `rel` itself are followed (the user's layout).
+ */
+#define _GNU_SOURCE /* copy_file_range, O_DIRECTORY, O_NOFOLLOW, fdopendir */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/fs.h> /* FICLONE */
+
+#include <cjson/cJSON.h>
+
+#include "tracker.h"
+
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+#define COPY_BUF (1u << 20)
+
+static int is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* 1 for "<32 hex>.dir", 0 for "<32 hex>", -1 for anything else. */
+static int md5_kind(const char *md5)
+{
+	size_t n = strlen(md5);
+	if (n == 32 && is_hex(md5, 32))
+		return 0;
+	if (n == 36 && is_hex(md5, 32) && strcmp(md5 + 32, ".dir") == 0)
+		return 1;
+	return -1;
+}
+
+/* A relative POSIX path that stays below its base: no "", ".", ".." parts. */
+static int safe_relpath(const char *p)
+{
+	if (!*p || *p == '/')
+		return 0;
+	for (;;) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		if (!p[n])
+			return 1;
+		p += n + 1;
+	}
+}
+
+static int join(char *buf, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(buf, size, "%s/%s", a, b);
+	if (n < 0 || (size_t)n >= size)
+		return live__fail(LIVE_EINVALID, "%s/%.64s...: path too long", a, b);
+	return 0;
+}
+
+int tr_cache_path(const char *root, const char *md5, char *buf, size_t size)
+{
+	if (md5_kind(md5) < 0)
+		return live__fail(LIVE_EINVALID, "'%s': not an md5 (32 hex digits, or 32 + \".dir\")", md5);
+	int n = snprintf(buf, size, "%s/.dvc/cache/%.2s/%s", root, md5, md5 + 2);
+	if (n < 0 || (size_t)n >= size)
+		return live__fail(LIVE_EINVALID, "%s/.dvc/cache: path too long", root);
+	return 0;
+}
+
+int tr_cache_has(const char *root, const char *md5)
+{
+	char obj[PATH_MAX];
+	int rc = tr_cache_path(root, md5, obj, sizeof(obj));
+	if (rc)
+		return rc;
+	struct stat sb;
+	return stat(obj, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* ---- copying ------------------------------------------------------------------ */
+
+/* Copy all of `src` into the empty file `dst`: reflink, else copy_file_range
+ * (in-kernel, and a reflink where the file system can), else read/write. */
+static int copy_fd(int src, int dst, const char *show)
+{
+	if (ioctl(dst, FICLONE, src) == 0)
+		return 0;
+	loff_t in = 0, out = 0;
+	for (;;) {
+		ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)1 << 30, 0);
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (in == 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL ||
+		                errno == EPERM || errno == ETXTBSY))
+			break; /* not for this pair of files: copy by hand */
+		return live__fail_errno(live__errno_code(errno), errno, "%s: copy", show);
+	}
+	char *buf = malloc(COPY_BUF);
+	if (!buf)
+		return live__fail(LIVE_ENOMEM, "%s: out of memory", show);
+	for (off_t off = 0;;) {
+		ssize_t n = pread(src, buf, COPY_BUF, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			free(buf);
+			return live__fail_errno(live__errno_code(err), err, "%s: read", show);
+		}
+		if (n == 0)
+			break;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = pwrite(dst, buf + done, (size_t)(n - done), off + done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				int err = errno;
+				free(buf);
+				return live__fail_errno(live__errno_code(err), err, "%s: write", show);
+			}
+			done += w;
+		}
+		off += n;
+	}
+	free(buf);
+	return 0;
+}
+
+/* A new file in `dirfd` named "<prefix><pid>-<n>-<random>", mode 0600. */
+static int make_temp(int dirfd, const char *prefix, char *name, size_t size, const char *show)
+{
+	static atomic_uint counter;
+	for (int tries = 0;; tries++) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(name, size, "%s%ld-%u-%lx", prefix, (long)getpid(), atomic_fetch_add(&counter, 1),
+		         (unsigned long)ts.tv_nsec);
+		int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST || tries > 100)
+			return live__fail_errno(live__errno_code(errno), errno, "%s: create temp file", show);
+	}
+}
+
+/*
+ * Write a copy of `srcfd` (or of `data`, `len` bytes, when srcfd < 0) as
+ * `name` in `dirfd` with `mode`, through a temp file + rename.
+ */
+static int write_atomic(int dirfd, const char *name, const char *tmp_prefix, int srcfd, const void *data,
+                        size_t len, mode_t mode, const char *show)
+{
+	char tmp[96];
+	int fd = make_temp(dirfd, tmp_prefix, tmp, sizeof(tmp), show);
+	if (fd < 0)
+		return fd;
+	int rc = 0;
+	if (srcfd >= 0) {
+		rc = copy_fd(srcfd, fd, show);
+	} else {
+		const char *p = data;
+		while (len && !rc) {
+			ssize_t w = write(fd, p, len);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				rc = live__fail_errno(live__errno_code(errno), errno, "%s: write", show);
+			else {
+				p += w;
+				len -= (size_t)w;
+			}
+		}
+	}
+	if (!rc && fchmod(fd, mode) != 0)
+		rc = live__fail_errno(live__errno_code(errno), errno, "%s: chmod", show);
+	if (close(fd) != 0 && !rc)
+		rc = live__fail_errno(live__errno_code(errno), errno, "%s: write", show);
+	if (!rc && renameat(dirfd, tmp, dirfd, name) != 0) {
+		int err = errno;
+		rc = err == EISDIR
+		             ? live__fail(LIVE_EIO, "%s: is a folder; not replacing it with a file", show)
+		             : live__fail_errno(live__errno_code(err), err, "%s: rename", show);
+	}
+	if (rc)
+		unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+/* ---- adding ------------------------------------------------------------------- */
+
+/* Open (creating them) <root>/.dvc/cache/<md5[0:2]>. */
+static int open_cache_subdir(const char *root, const char *md5, int *out)
+{
+	static const char *const parts[] = {".dvc", "cache", NULL};
+	char prefix[3] = {md5[0], md5[1], 0};
+	int fd = open(root, DIR_FLAGS);
+	if (fd < 0)
+		return live__fail_errno(live__errno_code(errno), errno, "%s: open folder", root);
+	for (int i = 0; i < 3; i++) {
+		const char *part = i < 2 ? parts[i] : prefix;
+		if (mkdirat(fd, part, 0755) != 0 && errno != EEXIST) {
+			int err = errno;
+			close(fd);
+			return live__fail_errno(live__errno_code(err), err, "%s/.dvc/cache: mkdir %s", root,
+			                        part);
+		}
+		int next = openat(fd, part, DIR_FLAGS);
+		int err = errno;
+		close(fd);
+		if (next < 0)
+			return live__fail_errno(live__errno_code(err), err, "%s/.dvc/cache: open %s", root,
+			                        part);
+		fd = next;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Store `data` (srcfd < 0) or the file `srcfd` as the object `md5`. */
+static int add_object(const char *root, const char *md5, int srcfd, const void *data, size_t len,
+                      const char *show)
+{
+	int has = tr_cache_has(root, md5);
+	if (has != 0)
+		return has < 0 ? has : 0;
+	int dirfd = -1;
+	int rc = open_cache_subdir(root, md5, &dirfd);
+	if (rc)
+		return rc;
+	char prefix[48];
+	snprintf(prefix, sizeof(prefix), ".%.30s.tmp-", md5 + 2);
+	char where[PATH_MAX + 64];
+	snprintf(where, sizeof(where), "cache object %s for %s", md5, show);
+	rc = write_atomic(dirfd, md5 + 2, prefix, srcfd, data, len, 0444, where);
+	close(dirfd);
+	return rc;
+}
+
+int tr_cache_add_file(const char *root, const char *rel, const char *md5)
+{
+	if (md5_kind(md5) != 0)
+		return live__fail(LIVE_EINVALID, "%s: '%s' is not a file md5", rel, md5);
+	int has = tr_cache_has(root, md5);
+	if (has != 0)
+		return has < 0 ? has : 0;
+	char path[PATH_MAX];
+	int rc = join(path, sizeof(path), root, rel);
+	if (rc)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int err = errno;
+		if (err == ENOENT)
+			return live__fail(LIVE_ENOTFOUND, "%s: No such file or directory", rel);
+		return live__fail_errno(live__errno_code(err), err, "%s: open", rel);
+	}
+	rc = add_object(root, md5, fd, NULL, 0, rel);
+	close(fd);
+	return rc;
+}
+
+int tr_cache_add_dir(const char *root, const char *rel, const tr_manifest *m, const char *dir_md5)
+{
+	char md5[40];
+	int kind = md5_kind(dir_md5);
+	if (kind < 0 || !m->json)
+		return live__fail(LIVE_EINVALID, "%s: '%s' is not a folder md5, or the manifest is empty",
+		                  rel, dir_md5);
+	snprintf(md5, sizeof(md5), "%.32s.dir", dir_md5);
+	char path[PATH_MAX];
+	for (size_t i = 0; i < m->n; i++) {
+		const tr_dir_entry *e = &m->entries[i];
+		if (!safe_relpath(e->relpath))
+			return live__fail(LIVE_EINVALID, "%s: '%s' is not a path inside the folder", rel,
+			                  e->relpath);
+		int rc = join(path, sizeof(path), rel, e->relpath);
+		if (!rc)
+			rc = tr_cache_add_file(root, path, e->md5);
+		if (rc)
+			return rc;
+	}
+	/* last: a manifest in the cache means its files are there too */
+	return add_object(root, md5, -1, m->json, m->json_len, rel);
+}
+
+/* ---- manifests ---------------------------------------------------------------- */
+
+/*
+ * os.fsdecode turns a byte of a file name that is not UTF-8 into U+DC80 +
+ * (byte - 0x80), which json.dumps writes as a lone surrogate escape
+ * ("\udcff"); cJSON refuses those. They travel through cJSON as the
+ * private-use U+F780..U+F7FF instead (rewritten in a copy of the text) and
+ * are turned back into the raw bytes afterwards. A manifest that uses that
+ * private-use range itself as well cannot be told apart and is refused.
+ */
+static int hexval(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+		             : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+		             : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+		                                    : 16;
+		if (d == 16)
+			return 0;
+		*v = *v << 4 | d;
+	}
+	return 1;
+}
+
+/* 1: rewritten (text changed in place), 0: nothing to do, -1: ambiguous. */
+static int escape_lone_surrogates(char *s, size_t n)
+{
+	int rewritten = 0, pua = 0, prev_high = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0xef && i + 2 < n && ((unsigned char)s[i + 1] & 0xfe) == 0x9e) {
+			pua = 1; /* U+F780..U+F7FF written raw */
+		}
+		if (c != '\\' || i + 1 >= n) {
+			prev_high = 0;
+			i++;
+			continue;
+		}
+		unsigned v;
+		if (s[i + 1] != 'u' || i + 6 > n || !hexval(s + i + 2, &v)) {
+			prev_high = 0;
+			i += 2;
+			continue;
+		}
+		if (v >= 0xf780 && v <= 0xf7ff)
+			pua = 1;
+		if (v >= 0xdc80 && v <= 0xdcff && !prev_high) {
+			static const char digits[] = "0123456789abcdef";
+			unsigned b = 0x80 + (v - 0xdc80);
+			memcpy(s + i + 2, "f7", 2);
+			s[i + 4] = digits[b >> 4];
+			s[i + 5] = digits[b & 15];
+			rewritten = 1;
+		}
+		prev_high = v >= 0xd800 && v <= 0xdbff;
+		i += 6;
+	}
+	return rewritten ? (pua ? -1 : 1) : 0;
+}
+
+/* U+F780..U+F7FF (UTF-8 EF 9E/9F xx) back to the bytes 0x80..0xff. */
+static void unescape_bytes(char *s)
+{
+	unsigned char *r = (unsigned char *)s, *w = r;
+	while (*r) {
+		if (r[0] == 0xef && (r[1] & 0xfe) == 0x9e && (r[2] & 0xc0) == 0x80) {
+			*w++ = (unsigned char)(0x80 + (r[1] == 0x9f ? 64 : 0) + (r[2] & 0x3f));
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = 0;
+}
+
+static int read_object(const char *path, const char *md5, const char *rel, live__buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		if (err == ENOENT)
+			return live__fail(LIVE_ENOTFOUND, "cache object %s for %s is missing", md5, rel);
+		return live__fail_errno(live__errno_code(err), err, "cache object %s for %s", md5, rel);
+	}
+	int rc = 0;
+	for (;;) {
+		if ((rc = live__buf_reserve(out, 65536)) != 0)
+			break;
+		ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = live__fail_errno(live__errno_code(errno), errno, "cache object %s for %s: read",
+			                      md5, rel);
+			break;
+		}
+		if (r == 0)
+			break;
+		out->len += (size_t)r;
+	}
+	close(fd);
+	if (!rc)
+		out->data[out->len] = 0;
+	return rc;
+}
+
+int tr_cache_read_manifest(const char *root, const char *rel, const char *dir_md5, tr_manifest *out)
+{
+	memset(out, 0, sizeof(*out));
+	char md5[40], path[PATH_MAX];
+	if (md5_kind(dir_md5) < 0)
+		return live__fail(LIVE_EINVALID, "%s: '%s' is not a folder md5", rel, dir_md5);
+	snprintf(md5, sizeof(md5), "%.32s.dir", dir_md5);
+	int rc = tr_cache_path(root, md5, path, sizeof(path));
+	live__buf b = {0};
+	if (!rc)
+		rc = read_object(path, md5, rel, &b);
+	if (rc) {
+		live__buf_free(&b);
+		return rc;
+	}
+	char *text = malloc(b.len + 1);
+	if (!text) {
+		live__buf_free(&b);
+		return live__fail(LIVE_ENOMEM, "cache object %s for %s: out of memory", md5, rel);
+	}
+	memcpy(text, b.data, b.len + 1);
+	int escaped = escape_lone_surrogates(text, b.len);
+	if (escaped < 0) {
+		free(text);
+		live__buf_free(&b);
+		return live__fail(LIVE_EPARSE,
+		                  "cache object %s for %s: names both undecodable bytes and U+F780..U+F7FF; "
+		                  "not supported",
+		                  md5, rel);
+	}
+	cJSON *json = cJSON_ParseWithLength(text, b.len);
+	free(text);
+	int n = cJSON_IsArray(json) ? cJSON_GetArraySize(json) : -1;
+	if (n < 0) {
+		cJSON_Delete(json);
+		live__buf_free(&b);
+		return live__fail(LIVE_EPARSE, "cache object %s for %s: not a JSON list", md5, rel);
+	}
+	out->entries = calloc((size_t)n + 1, sizeof(*out->entries));
+	if (!out->entries) {
+		cJSON_Delete(json);
+		live__buf_free(&b);
+		return live__fail(LIVE_ENOMEM, "cache object %s for %s: out of memory", md5, rel);
+	}
+	const cJSON *item;
+	cJSON_ArrayForEach(item, json)
+	{
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(item, "md5");
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(item, "relpath");
+		char *relpath = cJSON_IsString(p) ? strdup(p->valuestring) : NULL;
+		if (relpath && escaped)
+			unescape_bytes(relpath);
+		if (!cJSON_IsString(h) || md5_kind(h->valuestring) != 0 || !relpath ||
+		    !safe_relpath(relpath)) {
+			free(relpath);
+			rc = live__fail(
+			        LIVE_EPARSE,
+			        "cache object %s for %s: entry %zu is not {\"md5\": <32 hex>, \"relpath\": "
+			        "<path inside the folder>}",
+			        md5, rel, out->n + 1);
+			break;
+		}
+		tr_dir_entry *e = &out->entries[out->n];
+		e->relpath = relpath;
+		memcpy(e->md5, h->valuestring, 33);
+		e->size = -1; /* manifests record no sizes */
+		out->n++;
+	}
+	cJSON_Delete(json);
+	if (rc) {
+		live__buf_free(&b);
+		tr_manifest_free(out);
+		return rc;
+	}
+	out->json = b.data;
+	out->json_len = b.len;
+	return 0;
+}
+
+/* ---- checkout ----------------------------------------------------------------- */
+
+/*
+ * Open the folder `path` (its first `n` bytes) below `fd`, making what is
+ * missing. `inside` (a path within a checked-out folder): links are not
+ * followed, and a file or link in the way is replaced by a folder.
+ */
+static int open_dirs(int fd, const char *path, size_t n, int inside, const char *show, int *out)
+{
+	char part[NAME_MAX + 1];
+	int cur = dup(fd);
+	if (cur < 0)
+		return live__fail_errno(live__errno_code(errno), errno, "%s: dup", show);
+	for (size_t i = 0; i < n;) {
+		size_t k = 0;
+		while (i < n && path[i] != '/') {
+			if (k == NAME_MAX) {
+				close(cur);
+				return live__fail(LIVE_EINVALID, "%s: file name too long", show);
+			}
+			part[k++] = path[i++];
+		}
+		part[k] = 0;
+		while (i < n && path[i] == '/')
+			i++;
+		if (k == 0)
+			continue;
+		int flags = DIR_FLAGS | (inside ? O_NOFOLLOW : 0);
+		int next = openat(cur, part, flags);
+		if (next < 0 && errno == ENOENT) {
+			if (mkdirat(cur, part, 0755) != 0 && errno != EEXIST) {
+				int err = errno;
+				close(cur);
+				return live__fail_errno(live__errno_code(err), err, "%s: mkdir %s", show,
+				                        part);
+			}
+			next = openat(cur, part, flags);
+		} else if (next < 0 && (errno == ENOTDIR || errno == ELOOP) && inside) {
+			if (unlinkat(cur, part, 0) != 0 || mkdirat(cur, part, 0755) != 0) {
+				int err = errno;
+				close(cur);
+				return live__fail_errno(live__errno_code(err), err,
+				                        "%s: replace %s by a folder", show, part);
+			}
+			next = openat(cur, part, flags);
+		}
+		int err = errno;
+		close(cur);
+		if (next < 0) {
+			if (err == ENOTDIR)
+				return live__fail(LIVE_EIO, "%s: %s is a file, not a folder", show, part);
+			return live__fail_errno(live__errno_code(err), err, "%s: open folder %s", show, part);
+		}
+		cur = next;
+	}
+	*out = cur;
+	return 0;
+}
+
+/* Restore the object `md5` as `path` below `basefd` (mode 0644). `show` names it. */
+static int restore_file(const char *root, int basefd, const char *path, int inside, const char *md5,
+                        const char *show)
+{
+	char obj[PATH_MAX];
+	int rc = tr_cache_path(root, md5, obj, sizeof(obj));
+	if (rc)
+		return rc;
+	int src = open(obj, O_RDONLY | O_CLOEXEC);
+	if (src < 0) {
+		int err = errno;
+		if (err == ENOENT)
+			return live__fail(LIVE_ENOTFOUND, "cache object %s for %s is missing", md5, show);
+		return live__fail_errno(live__errno_code(err), err, "cache object %s for %s", md5, show);
+	}
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	int dirfd = -1;
+	rc = open_dirs(basefd, path, slash ? (size_t)(slash - path) : 0, inside, show, &dirfd);
+	if (!rc) {
+		rc = write_atomic(dirfd, base, ".live-tmp-", src, NULL, 0, 0644, show);
+		close(dirfd);
+	}
+	close(src);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Remove the regular files below `dirfd` (owned) that `keep` (sorted) does not list. */
+static int remove_extra(int dirfd, live__buf *path, size_t base, char **keep, size_t nkeep, const char *rel)
+{
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		int err = errno;
+		close(dirfd);
+		return live__fail_errno(live__errno_code(err), err, "%s: open folder", rel);
+	}
+	size_t len = path->len;
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)))
+			continue;
+		path->len = len;
+		if ((rc = live__buf_append(path, name, strlen(name) + 1)) != 0)
+			break;
+		path->len--;
+		struct stat sb;
+		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISDIR(sb.st_mode)) {
+			int fd = openat(dirfd, name, DIR_FLAGS | O_NOFOLLOW);
+			if (fd < 0)
+				continue;
+			if ((rc = live__buf_append(path, "/", 2)) != 0) {
+				close(fd);
+				break;
+			}
+			path->len--;
+			rc = remove_extra(fd, path, base, keep, nkeep, rel);
+			continue;
+		}
+		if (!S_ISREG(sb.st_mode))
+			continue;
+		const char *key = path->data + base;
+		if (bsearch(&key, keep, nkeep, sizeof(*keep), cmp_str))
+			continue;
+		if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+			rc = live__fail_errno(live__errno_code(errno), errno, "%s/%s: remove", rel, key);
+	}
+	closedir(d);
+	path->len = len;
+	return rc;
+}
+
+static int checkout_dir(const char *root, const char *rel, const char *dir_md5)
+{
+	tr_manifest m;
+	int rc = tr_cache_read_manifest(root, rel, dir_md5, &m);
+	if (rc)
+		return rc;
+	char show[PATH_MAX], obj[PATH_MAX];
+	/* every object first, so that a missing one changes nothing */
+	for (size_t i = 0; i < m.n && !rc; i++) {
+		struct stat sb;
+		rc = tr_cache_path(root, m.entries[i].md5, obj, sizeof(obj));
+		if (!rc && stat(obj, &sb) != 0) {
+			snprintf(show, sizeof(show), "%s/%s", rel, m.entries[i].relpath);
+			rc = live__fail(LIVE_ENOTFOUND, "cache object %s for %s is missing", m.entries[i].md5,
+			                show);
+		}
+	}
+	int rootfd = -1, dirfd = -1;
+	if (!rc && (rootfd = open(root, DIR_FLAGS)) < 0)
+		rc = live__fail_errno(live__errno_code(errno), errno, "%s: open folder", root);
+	if (!rc) {
+		/* a file where the folder goes is replaced; links to it are followed */
+		struct stat sb;
+		if (fstatat(rootfd, rel, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+		    unlinkat(rootfd, rel, 0) != 0)
+			rc = live__fail_errno(live__errno_code(errno), errno, "%s: remove file", rel);
+		if (!rc)
+			rc = open_dirs(rootfd, rel, strlen(rel), 0, rel, &dirfd);
+	}
+	for (size_t i = 0; i < m.n && !rc; i++) {
+		snprintf(show, sizeof(show), "%s/%s", rel, m.entries[i].relpath);
+		rc = restore_file(root, dirfd, m.entries[i].relpath, 1, m.entries[i].md5, show);
+	}
+	char **keep = NULL;
+	if (!rc && !(keep = malloc((m.n + 1) * sizeof(*keep))))
+		rc = live__fail(LIVE_ENOMEM, "%s: out of memory", rel);
+	if (!rc) {
+		for (size_t i = 0; i < m.n; i++)
+			keep[i] = m.entries[i].relpath;
+		qsort(keep, m.n, sizeof(*keep), cmp_str);
+		live__buf path = {0};
+		int fd = dup(dirfd);
+		if (fd < 0)
+			rc = live__fail_errno(live__errno_code(errno), errno, "%s: dup", rel);
+		else if ((rc = live__buf_append(&path, "", 1)) == 0) {
+			path.len = 0;
+			rc = remove_extra(fd, &path, 0, keep, m.n, rel);
+		} else {
+			close(fd);
+		}
+		live__buf_free(&path);
+	}
+	free(keep);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	tr_manifest_free(&m);
+	return rc;
+}
+
+int tr_cache_checkout(const char *root, const char *rel, const tr_hashinfo *h)
+{
+	if (!safe_relpath(rel))
+		return live__fail(LIVE_EINVALID, "'%s': not a path inside the repository", rel);
+	int kind = md5_kind(h->md5);
+	if (kind < 0)
+		return live__fail(LIVE_EINVALID, "%s: '%s' is not an md5", rel, h->md5);
+	if (kind == 1)
+		return checkout_dir(root, rel, h->md5);
+	int rootfd = open(root, DIR_FLAGS);
+	if (rootfd < 0)
+		return live__fail_errno(live__errno_code(errno), errno, "%s: open folder", root);
+	int rc = restore_file(root, rootfd, rel, 0, h->md5, rel);
+	close(rootfd);
+	return rc;
+}

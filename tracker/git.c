@@ -1,0 +1,633 @@
+/*
+ * Checkpoint commits and experiment refs through libgit2 (SPEC 3,
+ * reference/dvc-checkpoints.md 1): commits that hang off no branch, the exp
+ * refs and the EXEC_* refs. Nothing here moves HEAD, the index or a branch.
+ * The only library file that includes git2.h; every libgit2 error is turned
+ * into LIVE_EGIT (or a closer LIVE_E* code) with a one-line message.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <git2.h>
+
+#include "git_internal.h"
+
+
+static const char no_identity[] =
+        "Git username and email must be configured (git config user.name / user.email)";
+
+/* ---- errors ------------------------------------------------------------------ */
+
+/* libgit2's last message on one line; it may have none (NULL in 1.5). */
+static void git_message(int gerr, char *buf, size_t size)
+{
+	const git_error *e = git_error_last();
+	size_t n;
+
+	if (e && e->message && *e->message)
+		snprintf(buf, size, "%s", e->message);
+	else
+		snprintf(buf, size, "libgit2 error %d", gerr);
+	for (char *p = buf; *p; p++) {
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	}
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '.'))
+		buf[--n] = '\0';
+}
+
+/*
+ * Set this thread's message and return `code`. Control characters in the
+ * names it quotes are shown as '?', so that the message stays one line.
+ */
+static int fail(int code, const char *fmt, ...) LIVE__PRINTF(2, 3);
+static int fail(int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (char *p = msg; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+	return live__fail(code, "%s", msg);
+}
+
+/* `code` with the message "<what>: <libgit2's message>". */
+static int fail_git(int code, int gerr, const char *fmt, ...) LIVE__PRINTF(3, 4);
+static int fail_git(int code, int gerr, const char *fmt, ...)
+{
+	char what[512], why[512];
+	va_list ap;
+
+	git_message(gerr, why, sizeof(why));
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return fail(code, "%s: %s", what, why);
+}
+
+/* The code for errno `err` (LIVE_ENOTFOUND for ENOENT), with "<what>: <strerror>". */
+static int fail_errno(int err, const char *fmt, ...) LIVE__PRINTF(2, 3);
+static int fail_errno(int err, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return fail(err == ENOENT ? LIVE_ENOTFOUND : live__errno_code(err), "%s: %s", what, strerror(err));
+}
+
+/* ---- setup ------------------------------------------------------------------- */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_rc;
+
+static void init_libgit2(void)
+{
+	/* Never shut down: the process may open repositories until it exits. */
+	init_rc = git_libgit2_init();
+}
+
+static int ensure_init(void)
+{
+	pthread_once(&init_once, init_libgit2);
+	if (init_rc < 0)
+		return fail_git(LIVE_EGIT, init_rc, "cannot initialise libgit2");
+	return 0;
+}
+
+static int is_hex40(const char *s)
+{
+	if (!s)
+		return 0;
+	for (int i = 0; i < 40; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return s[40] == '\0';
+}
+
+/* Parse a 40-hex commit id given by the caller; `what` names it in the message. */
+static int parse_sha(const char *hex, git_oid *out, const char *what)
+{
+	if (!is_hex40(hex))
+		return fail(LIVE_EINVALID, "%s '%s': not a 40-hex git object id", what, hex ? hex : "(null)");
+	git_oid_fromstrn(out, hex, 40);
+	return 0;
+}
+
+/* ---- the repository ---------------------------------------------------------- */
+
+int tr_git_open(const char *path, tr_git **out)
+{
+	git_repository *repo = NULL;
+	git_config *cfg = NULL;
+	tr_git *g;
+	int rc;
+
+	*out = NULL;
+	if (!path || !*path)
+		return fail(LIVE_EINVALID, "git: no path given to open the repository from");
+	if ((rc = ensure_init()) < 0)
+		return rc;
+	rc = git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_CROSS_FS, NULL);
+	if (rc == GIT_ENOTFOUND) {
+		struct stat st;
+		if (stat(path, &st) != 0)
+			return fail_errno(errno, "%s", path);
+		return fail(LIVE_EGIT, "%s: not a git repository (run `git init` first)", path);
+	}
+	if (rc < 0)
+		return fail_git(LIVE_EGIT, rc, "%s: cannot open the git repository", path);
+	if (git_repository_is_bare(repo) || !git_repository_workdir(repo)) {
+		rc = fail(LIVE_EGIT, "%s: bare repository: live needs a git work tree",
+		          git_repository_path(repo));
+		git_repository_free(repo);
+		return rc;
+	}
+
+	g = calloc(1, sizeof(*g));
+	if (!g || !(g->root = strdup(git_repository_workdir(repo)))) {
+		free(g);
+		git_repository_free(repo);
+		return fail(LIVE_ENOMEM, "git: out of memory");
+	}
+	g->repo = repo;
+	size_t n = strlen(g->root);
+	while (n > 1 && g->root[n - 1] == '/')
+		g->root[--n] = '\0';
+
+	if ((rc = git_repository_odb(&g->odb, repo)) < 0) {
+		rc = fail_git(LIVE_EGIT, rc, "%s: cannot open the object database", g->root);
+		tr_git_free(g);
+		return rc;
+	}
+	g->trust_exec = 1;
+	if ((rc = git_repository_config_snapshot(&cfg, repo)) < 0) {
+		rc = fail_git(LIVE_EGIT, rc, "%s: cannot read the git configuration", g->root);
+		tr_git_free(g);
+		return rc;
+	}
+	if (git_config_get_bool(&g->trust_exec, cfg, "core.filemode") < 0)
+		g->trust_exec = 1; /* git's default where the file system keeps the bit */
+	git_config_free(cfg);
+	*out = g;
+	return 0;
+}
+
+void tr_git_free(tr_git *g)
+{
+	if (!g)
+		return;
+	git_odb_free(g->odb);
+	git_repository_free(g->repo);
+	free(g->root);
+	free(g);
+}
+
+const char *tr_git_root(const tr_git *g)
+{
+	return g->root;
+}
+
+int tr_git_head(tr_git *g, char sha[41])
+{
+	git_reference *head = NULL;
+	git_object *commit = NULL;
+	int rc;
+
+	rc = git_repository_head(&head, g->repo);
+	if (rc == GIT_EUNBORNBRANCH)
+		return fail(LIVE_EGIT, "the repository has no commits yet: commit your files first");
+	if (rc < 0)
+		return fail_git(LIVE_EGIT, rc, "%s: cannot read HEAD", g->root);
+	rc = git_reference_peel(&commit, head, GIT_OBJECT_COMMIT);
+	git_reference_free(head);
+	if (rc < 0)
+		return fail_git(LIVE_EGIT, rc, "%s: HEAD is not a commit", g->root);
+	git_oid_tostr(sha, 41, git_object_id(commit));
+	git_object_free(commit);
+	return 0;
+}
+
+int tr_git_check_identity(tr_git *g)
+{
+	git_signature *sig = NULL;
+
+	if (git_signature_default(&sig, g->repo) < 0)
+		return fail(LIVE_EGIT, "%s", no_identity);
+	git_signature_free(sig);
+	return 0;
+}
+
+/* ---- commits ----------------------------------------------------------------- */
+
+/* A path for a tree: relative, POSIX, no empty, ".", ".." or ".git" part. */
+static int check_rel(const char *rel)
+{
+	const char *p = rel;
+
+	if (!rel || !*rel)
+		return fail(LIVE_EINVALID, "commit: empty path");
+	if (*rel == '/')
+		return fail(LIVE_EINVALID, "commit: path '%s': must be relative to the repository root", rel);
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.') ||
+		    (n == 4 && strncasecmp(p, ".git", 4) == 0))
+			return fail(LIVE_EINVALID,
+			            "commit: path '%s': empty, '.', '..' or '.git' parts are not allowed",
+			            rel);
+		p += n;
+		if (*p == '/' && !*++p)
+			return fail(LIVE_EINVALID, "commit: path '%s': trailing '/'", rel);
+	}
+	return 0;
+}
+
+/* The mode `rel` has in `tree` if it is a file there, else `fallback`. */
+static git_filemode_t tree_mode(git_tree *tree, const char *rel, git_filemode_t fallback)
+{
+	git_tree_entry *e = NULL;
+	git_filemode_t mode = fallback;
+
+	if (git_tree_entry_bypath(&e, tree, rel) == 0) {
+		git_filemode_t m = git_tree_entry_filemode(e);
+		if (m == GIT_FILEMODE_BLOB || m == GIT_FILEMODE_BLOB_EXECUTABLE)
+			mode = m;
+		git_tree_entry_free(e);
+	}
+	return mode;
+}
+
+/*
+ * Store the work-tree file `rel` as a blob, as `git add` would: through the
+ * filters of .gitattributes / core.autocrlf, a symlink as its target. An
+ * unchanged file is only hashed: libgit2 would otherwise stream it into a
+ * temporary loose object before noticing that the object exists, and on a
+ * busy disk each file created costs as much as the rest of a checkpoint.
+ */
+static int blob_from_worktree(tr_git *g, git_tree *parent_tree, const char *rel, git_oid *id,
+                              git_filemode_t *mode)
+{
+	struct stat st;
+	size_t n = strlen(g->root) + strlen(rel) + 2;
+	char *full = malloc(n);
+	int rc;
+
+	if (!full)
+		return fail(LIVE_ENOMEM, "commit: out of memory");
+	snprintf(full, n, "%s/%s", g->root, rel);
+	if (lstat(full, &st) != 0) {
+		int err = errno;
+		free(full);
+		return fail_errno(err, "commit: %s", rel);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		*mode = GIT_FILEMODE_LINK;
+	} else if (S_ISREG(st.st_mode)) {
+		if (g->trust_exec)
+			*mode = st.st_mode & S_IXUSR ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
+		else
+			*mode = tree_mode(parent_tree, rel, GIT_FILEMODE_BLOB);
+		rc = git_repository_hashfile(id, g->repo, full, GIT_OBJECT_BLOB, rel);
+		if (rc == 0 && git_odb_exists(g->odb, id)) {
+			free(full);
+			return 0;
+		}
+	} else {
+		free(full);
+		return fail(LIVE_EINVALID, "commit: %s: not a regular file or symlink", rel);
+	}
+	free(full);
+	/* A new file, or a symlink: store it (the hash above only saves work, errors included). */
+	if ((rc = git_blob_create_from_workdir(id, g->repo, rel)) < 0)
+		return fail_git(LIVE_EGIT, rc, "commit: %s", rel);
+	return 0;
+}
+
+/* 1 if `a` and `b` are the same path or one lies inside the other. */
+static int paths_overlap(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
+
+	if (strncmp(a, b, n) != 0)
+		return 0;
+	return na == nb || (na < nb ? b[na] : a[nb]) == '/';
+}
+
+/* Apply updates to *tree, replacing it with the result. */
+static int apply_updates(tr_git *g, git_tree **tree, const git_tree_update *up, size_t n)
+{
+	git_oid id;
+	git_tree *next = NULL;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = git_tree_create_updated(&id, g->repo, *tree, n, up)) < 0)
+		return fail_git(LIVE_EGIT, rc, "commit: cannot build the tree");
+	if ((rc = git_tree_lookup(&next, g->repo, &id)) < 0)
+		return fail_git(LIVE_EGIT, rc, "commit: cannot read the new tree");
+	git_tree_free(*tree);
+	*tree = next;
+	return 0;
+}
+
+/*
+ * Apply removals and upserts. One batch unless a removed path overlaps an
+ * added one (a file that became a folder, or the reverse): libgit2 checks
+ * each upsert against the tree as it was, so then the removals go first,
+ * at the cost of one intermediate (unreferenced) tree.
+ */
+static int update_tree(tr_git *g, git_tree **tree, git_tree_update *up, size_t nupsert, size_t nremove,
+                       size_t nfiles)
+{
+	git_tree_update *rm = up + nfiles - nremove;
+	int rc;
+
+	for (size_t i = 0; i < nremove; i++) {
+		for (size_t j = 0; j < nupsert; j++) {
+			if (paths_overlap(rm[i].path, up[j].path)) {
+				if ((rc = apply_updates(g, tree, rm, nremove)) < 0)
+					return rc;
+				return apply_updates(g, tree, up, nupsert);
+			}
+		}
+	}
+	/* Make the two ends of the array one run. */
+	memmove(up + nupsert, rm, nremove * sizeof(*up));
+	return apply_updates(g, tree, up, nupsert + nremove);
+}
+
+static int commit_files(tr_git *g, const char *parent, const tr_git_file *files, size_t nfiles,
+			const char *exp_hash, int skip_unchanged, char sha_out[41])
+{
+	git_oid parent_id, commit_id;
+	git_commit *parent_commit = NULL;
+	git_tree *tree = NULL;
+	git_signature *sig = NULL;
+	git_tree_update *up = NULL;
+	size_t nremove = 0, nupsert = 0;
+	char *message = NULL;
+	int rc;
+
+	if ((rc = parse_sha(parent, &parent_id, "commit: parent")) < 0)
+		return rc;
+	if (!exp_hash || !*exp_hash || strpbrk(exp_hash, "\n\r"))
+		return fail(LIVE_EINVALID, "commit: the experiment hash is empty or spans lines");
+	if (nfiles > 0 && !files)
+		return fail(LIVE_EINVALID, "commit: no file list");
+	/* Everything that can be refused is refused before any object is written. */
+	for (size_t i = 0; i < nfiles; i++) {
+		if ((rc = check_rel(files[i].rel)) < 0)
+			return rc;
+	}
+	if (git_signature_default(&sig, g->repo) < 0)
+		return fail(LIVE_EGIT, "%s", no_identity);
+
+	if ((rc = git_commit_lookup(&parent_commit, g->repo, &parent_id)) < 0) {
+		rc = fail_git(LIVE_EGIT, rc, "commit: parent %s", parent);
+		goto out;
+	}
+	if ((rc = git_commit_tree(&tree, parent_commit)) < 0) {
+		rc = fail_git(LIVE_EGIT, rc, "commit: tree of %s", parent);
+		goto out;
+	}
+
+	/* Upserts fill the array from the start, removals from the end (see update_tree). */
+	up = calloc(nfiles ? nfiles : 1, sizeof(*up));
+	if (!up) {
+		rc = fail(LIVE_ENOMEM, "commit: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		const tr_git_file *f = &files[i];
+		git_tree_entry *e = NULL;
+
+		if (f->remove) {
+			/* Removing what the tree lacks is a no-op (`git rm --ignore-unmatch`). */
+			if (git_tree_entry_bypath(&e, tree, f->rel) < 0)
+				continue;
+			git_tree_entry_free(e);
+			git_tree_update *u = &up[nfiles - 1 - nremove++];
+			u->action = GIT_TREE_UPDATE_REMOVE;
+			u->path = f->rel;
+			continue;
+		}
+		git_tree_update *u = &up[nupsert++];
+		u->action = GIT_TREE_UPDATE_UPSERT;
+		u->path = f->rel;
+		if (f->data) {
+			u->filemode = tree_mode(tree, f->rel, GIT_FILEMODE_BLOB);
+			if ((rc = git_blob_create_from_buffer(&u->id, g->repo, f->data, f->len)) < 0) {
+				rc = fail_git(LIVE_EGIT, rc, "commit: %s", f->rel);
+				goto out;
+			}
+		} else if ((rc = blob_from_worktree(g, tree, f->rel, &u->id, &u->filemode)) < 0) {
+			goto out;
+		}
+	}
+	if ((rc = update_tree(g, &tree, up, nupsert, nremove, nfiles)) < 0)
+		goto out;
+	if (skip_unchanged && git_oid_equal(git_tree_id(tree), git_commit_tree_id(parent_commit))) {
+		sha_out[0] = 0; /* nothing to record: no commit object at all */
+		rc = 0;
+		goto out;
+	}
+
+	size_t n = strlen(exp_hash) + sizeof("dvc: commit experiment \n");
+	if (!(message = malloc(n))) {
+		rc = fail(LIVE_ENOMEM, "commit: out of memory");
+		goto out;
+	}
+	snprintf(message, n, "dvc: commit experiment %s\n", exp_hash);
+	/* No update_ref: the commit belongs to no branch until a ref is set. */
+	const git_commit *parents[1] = {parent_commit};
+	rc = git_commit_create(&commit_id, g->repo, NULL, sig, sig, NULL, message, tree, 1, parents);
+	if (rc < 0) {
+		rc = fail_git(LIVE_EGIT, rc, "commit on %s", parent);
+		goto out;
+	}
+	git_oid_tostr(sha_out, 41, &commit_id);
+	rc = 0;
+out:
+	free(message);
+	free(up);
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_commit_free(parent_commit);
+	return rc;
+}
+
+/* ---- refs -------------------------------------------------------------------- */
+
+/*
+ * The ref that an update of `ref` moves: `ref` itself, or, when it is
+ * symbolic, the ref at the end of its chain (existing or not), as
+ * `git update-ref` does. DVC moves the experiment branch through
+ * EXEC_BRANCH this way.
+ */
+static int deref_name(tr_git *g, const char *ref, char **out)
+{
+	char *name = strdup(ref);
+	int depth;
+
+	if (!name)
+		return fail(LIVE_ENOMEM, "ref: out of memory");
+	for (depth = 0; depth < 8; depth++) {
+		git_reference *r = NULL;
+		int rc = git_reference_lookup(&r, g->repo, name);
+		if (rc == GIT_ENOTFOUND)
+			break;
+		if (rc < 0) {
+			rc = fail_git(rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT, rc, "ref %s", name);
+			free(name);
+			return rc;
+		}
+		if (git_reference_type(r) != GIT_REFERENCE_SYMBOLIC) {
+			git_reference_free(r);
+			break;
+		}
+		char *target = strdup(git_reference_symbolic_target(r));
+		git_reference_free(r);
+		free(name);
+		if (!(name = target))
+			return fail(LIVE_ENOMEM, "ref: out of memory");
+	}
+	if (depth == 8) {
+		free(name);
+		return fail(LIVE_EGIT, "ref %s: too many levels of symbolic refs", ref);
+	}
+	*out = name;
+	return 0;
+}
+
+int tr_git_ref_set(tr_git *g, const char *ref, const char *sha, const char *old, const char *log_message)
+{
+	git_oid id, old_id, found;
+	git_reference *r = NULL;
+	char *name = NULL;
+	int rc;
+
+	if ((rc = parse_sha(sha, &id, "ref: new value")) < 0 ||
+	    (old && (rc = parse_sha(old, &old_id, "ref: expected value")) < 0))
+		return rc;
+	if ((rc = deref_name(g, ref, &name)) < 0)
+		return rc;
+	if (old)
+		rc = git_reference_create_matching(&r, g->repo, name, &id, 1, &old_id, log_message);
+	else
+		rc = git_reference_create(&r, g->repo, name, &id, 1, log_message);
+	if (rc >= 0) {
+		git_reference_free(r);
+		free(name);
+		return 0;
+	}
+	char why[512];
+	git_message(rc, why, sizeof(why)); /* before the lookup below replaces it */
+	int code = rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT;
+	if (old) {
+		/* Name what is there instead (read after the fact: for the message only). */
+		char buf[GIT_OID_HEXSZ + 1] = "no ref";
+		int grc = git_reference_name_to_id(&found, g->repo, name);
+		if (grc == 0 && !git_oid_equal(&found, &old_id))
+			git_oid_tostr(buf, sizeof(buf), &found);
+		if (grc == GIT_ENOTFOUND || (grc == 0 && !git_oid_equal(&found, &old_id))) {
+			rc = fail(LIVE_EGIT, "ref %s moved (expected %s, found %s)", name, old, buf);
+			free(name);
+			return rc;
+		}
+	}
+	rc = fail(code, "ref %s -> %s: %s", name, sha, why);
+	free(name);
+	return rc;
+}
+
+int tr_git_ref_set_symbolic(tr_git *g, const char *ref, const char *target, const char *log_message)
+{
+	git_reference *r = NULL;
+	int rc = git_reference_symbolic_create(&r, g->repo, ref, target, 1, log_message);
+
+	if (rc < 0)
+		return fail_git(rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT, rc, "ref %s -> %s", ref,
+		                target);
+	git_reference_free(r);
+	return 0;
+}
+
+int tr_git_ref_get(tr_git *g, const char *ref, char sha_out[41])
+{
+	git_oid id;
+	int rc = git_reference_name_to_id(&id, g->repo, ref);
+
+	if (rc == GIT_ENOTFOUND)
+		return fail(LIVE_ENOTFOUND, "ref %s: not found", ref);
+	if (rc < 0)
+		return fail_git(rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT, rc, "ref %s", ref);
+	git_oid_tostr(sha_out, 41, &id);
+	return 0;
+}
+
+int tr_git_ref_delete(tr_git *g, const char *ref)
+{
+	int rc = git_reference_remove(g->repo, ref);
+
+	if (rc == 0 || rc == GIT_ENOTFOUND)
+		return 0;
+	return fail_git(rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT, rc, "ref %s: cannot delete", ref);
+}
+
+int tr_exp_ref_name(const char *baseline, const char *name, char *buf, size_t size)
+{
+	int valid = 0, n, rc;
+
+	if (size > 0)
+		buf[0] = '\0';
+	if (!is_hex40(baseline))
+		return fail(LIVE_EINVALID, "baseline '%s': not a 40-hex commit id",
+		            baseline ? baseline : "(null)");
+	if (!name || !*name)
+		return fail(LIVE_EINVALID, "experiment name is empty");
+	if (strchr(name, '/'))
+		return fail(LIVE_EINVALID, "experiment name '%s': must not contain '/'", name);
+	n = snprintf(buf, size, "refs/exps/%.2s/%s/%s", baseline, baseline + 2, name);
+	if (n < 0 || (size_t)n >= size)
+		return fail(LIVE_EINVALID, "experiment name '%s': ref name longer than %zu bytes", name,
+		            size ? size - 1 : 0);
+	if ((rc = ensure_init()) < 0)
+		return rc;
+	if ((rc = git_reference_name_is_valid(&valid, buf)) < 0)
+		return fail_git(LIVE_EGIT, rc, "experiment name '%s'", name);
+	if (!valid) {
+		buf[0] = '\0';
+		return fail(LIVE_EINVALID,
+		            "experiment name '%s': not a valid git ref name (see git check-ref-format)",
+		            name);
+	}
+	return 0;
+}
+
+int tr_git_commit(tr_git *g, const char *parent, const tr_git_file *files, size_t nfiles,
+		  const char *exp_hash, char sha_out[41])
+{
+	return commit_files(g, parent, files, nfiles, exp_hash, 0, sha_out);
+}
+
+int tr_git_commit_if_changed(tr_git *g, const char *parent, const tr_git_file *files, size_t nfiles,
+			     const char *exp_hash, char sha_out[41])
+{
+	return commit_files(g, parent, files, nfiles, exp_hash, 1, sha_out);
+}

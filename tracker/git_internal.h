@@ -1,0 +1,19 @@
+/*
+ * The repository handle, shared by git.c (commits, refs) and git_query.c
+ * (reading history and the work tree). Only tracker/git*.c include git2.h.
+ */
+#ifndef LIVE_GIT_INTERNAL_H
+#define LIVE_GIT_INTERNAL_H
+
+#include <git2.h>
+
+#include "tracker.h"
+
+struct tr_git {
+	git_repository *repo;
+	git_odb *odb;   /* held so that the object database stays open across commits */
+	char *root;     /* the work tree, absolute, no trailing '/' */
+	int trust_exec; /* core.fileMode: the work tree's executable bit is meaningful */
+};
+
+#endif

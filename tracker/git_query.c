@@ -1,0 +1,169 @@
+/*
+ * Reading history and the work tree: what changed since a commit, which
+ * experiment refs exist, how commits relate. Nothing here writes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "git_internal.h"
+
+static int fail_git(int gerr, const char *what)
+{
+	const git_error *e = git_error_last();
+	return live__fail(LIVE_EGIT, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+	(void)gerr;
+}
+
+static int lookup_commit(tr_git *g, const char *sha, git_commit **out)
+{
+	git_oid id;
+	if (strlen(sha) != 40 || git_oid_fromstr(&id, sha) != 0)
+		return live__fail(LIVE_EINVALID, "'%.48s' is not a commit id", sha);
+	int gerr = git_commit_lookup(out, g->repo, &id);
+	return gerr ? fail_git(gerr, sha) : 0;
+}
+
+void tr_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int push(char ***v, size_t *n, size_t *cap, const char *s)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		char **p = realloc(*v, *cap * sizeof(*p));
+		if (!p)
+			return live__fail(LIVE_ENOMEM, "out of memory");
+		*v = p;
+	}
+	if (!((*v)[*n] = strdup(s)))
+		return live__fail(LIVE_ENOMEM, "out of memory");
+	(*n)++;
+	return 0;
+}
+
+int tr_git_changed_paths(tr_git *g, const char *commit, char ***paths, size_t *n)
+{
+	*paths = NULL;
+	*n = 0;
+	git_commit *c;
+	int rc = lookup_commit(g, commit, &c);
+	if (rc)
+		return rc;
+	git_tree *tree = NULL;
+	git_diff *diff = NULL;
+	git_diff_options opts;
+	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+	/* Names only: no content comparison beyond what deciding "changed" needs. */
+	opts.flags = GIT_DIFF_INCLUDE_TYPECHANGE | GIT_DIFF_SKIP_BINARY_CHECK;
+	int gerr = git_commit_tree(&tree, c);
+	if (!gerr)
+		gerr = git_diff_tree_to_workdir_with_index(&diff, g->repo, tree, &opts);
+	if (gerr)
+		rc = fail_git(gerr, "diff against the work tree");
+	size_t cap = 0;
+	for (size_t i = 0; !rc && diff && i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		if (d->status == GIT_DELTA_UNTRACKED || d->status == GIT_DELTA_IGNORED)
+			continue;
+		/* Blending tree->index with index->workdir can report a file whose work-tree
+		 * content equals the tree's (changed in both steps, back to the same): the
+		 * index keeps this cheap, and the few reported paths are checked by content. */
+		if (d->status == GIT_DELTA_MODIFIED && (d->old_file.flags & GIT_DIFF_FLAG_VALID_ID)) {
+			git_oid now;
+			if (git_repository_hashfile(&now, g->repo, d->new_file.path, GIT_OBJECT_BLOB, NULL) == 0 &&
+			    git_oid_equal(&now, &d->old_file.id))
+				continue;
+		}
+		rc = push(paths, n, &cap, d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path);
+	}
+	git_diff_free(diff);
+	git_tree_free(tree);
+	git_commit_free(c);
+	if (rc) {
+		tr_strv_free(*paths, *n);
+		*paths = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int tr_git_refs_under(tr_git *g, const char *prefix, char ***names, char ***shas, size_t *n)
+{
+	*names = *shas = NULL;
+	*n = 0;
+	char glob[600];
+	snprintf(glob, sizeof(glob), "%s*", prefix);
+	git_reference_iterator *it;
+	int gerr = git_reference_iterator_glob_new(&it, g->repo, glob);
+	if (gerr)
+		return fail_git(gerr, prefix);
+	size_t cap = 0, cap2 = 0, n2 = 0;
+	int rc = 0;
+	git_reference *ref;
+	while (!rc && git_reference_next(&ref, it) == 0) {
+		git_reference *resolved = NULL;
+		if (git_reference_resolve(&resolved, ref) == 0) {
+			char hex[41];
+			git_oid_tostr(hex, sizeof(hex), git_reference_target(resolved));
+			rc = push(names, n, &cap, git_reference_name(ref));
+			if (!rc)
+				rc = push(shas, &n2, &cap2, hex);
+			git_reference_free(resolved);
+		}
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	if (rc) {
+		tr_strv_free(*names, *n);
+		tr_strv_free(*shas, n2);
+		*names = *shas = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int tr_git_descends(tr_git *g, const char *descendant, const char *ancestor)
+{
+	git_oid a, b;
+	if (git_oid_fromstr(&a, descendant) || git_oid_fromstr(&b, ancestor))
+		return live__fail(LIVE_EINVALID, "not commit ids: '%.48s', '%.48s'", descendant, ancestor);
+	if (git_oid_equal(&a, &b))
+		return 1;
+	int r = git_graph_descendant_of(g->repo, &a, &b);
+	return r < 0 ? fail_git(r, "graph") : r;
+}
+
+int tr_git_same_tree(tr_git *g, const char *a, const char *b)
+{
+	git_commit *ca, *cb;
+	int rc = lookup_commit(g, a, &ca);
+	if (rc)
+		return rc;
+	if ((rc = lookup_commit(g, b, &cb))) {
+		git_commit_free(ca);
+		return rc;
+	}
+	int same = git_oid_equal(git_commit_tree_id(ca), git_commit_tree_id(cb));
+	git_commit_free(ca);
+	git_commit_free(cb);
+	return same;
+}
+
+int tr_git_parent(tr_git *g, const char *commit, char sha_out[41])
+{
+	git_commit *c;
+	int rc = lookup_commit(g, commit, &c);
+	if (rc)
+		return rc;
+	if (git_commit_parentcount(c) == 0)
+		rc = live__fail(LIVE_ENOTFOUND, "%.7s has no parent", commit);
+	else
+		git_oid_tostr(sha_out, 41, git_commit_parent_id(c, 0));
+	git_commit_free(c);
+	return rc;
+}

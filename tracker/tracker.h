@@ -1,0 +1,377 @@
+/*
+ * libtracker: snapshots a stage's outputs into the DVC cache, writes dvc.lock
+ * and makes checkpoint commits (SPEC 1, 3). Internal to the project: the CLI
+ * in tools/ uses it; trainers never link it. The only code that includes
+ * git2.h is tracker/git.c and tracker/git_query.c (via git_internal.h).
+ *
+ * Conventions: calls return 0 or a negative LIVE_E* code (include/live.h)
+ * and set the thread's message through live__fail (live/internal.h), which
+ * live_errmsg() returns: one line naming the file (and line) and the cause.
+ * Paths called `rel` are relative to the repository root, POSIX, no "./".
+ */
+#ifndef LIVE_TRACKER_H
+#define LIVE_TRACKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/* ---- hashes (md5.c, state.c) ---------------------------------------------- */
+
+/* What dvc.lock records for a path: md5 (or "<md5>.dir"), size, nfiles (dirs). */
+typedef struct tr_hashinfo {
+	char md5[40];     /* 32 hex digits, plus ".dir" for a folder; "" = missing */
+	long long size;   /* bytes; a folder: the sum of its files */
+	long long nfiles; /* a folder: its number of files; -1 for a file */
+} tr_hashinfo;
+
+/* MD5 (RFC 1321). */
+typedef struct tr_md5 {
+	uint32_t a, b, c, d;
+	uint64_t len;
+	unsigned char buf[64];
+} tr_md5;
+void tr_md5_init(tr_md5 *m);
+void tr_md5_update(tr_md5 *m, const void *data, size_t n);
+void tr_md5_final(tr_md5 *m, char hex[33]);
+
+/* SHA-256 of a buffer, as 64 hex digits (sha256.c). */
+void tr_sha256(const void *data, size_t n, char hex[65]);
+
+/*
+ * DVC 2.x file md5 (reference/dvc-checkpoints.md 4.2): a file whose first
+ * 512 bytes look like text is hashed with CRLF -> LF applied per 1 MiB chunk;
+ * other files plainly. `size` is the size on disk.
+ */
+int tr_md5_fd(int fd, const char *show, char hex[33], long long *size);
+
+/* One file of a folder's .dir manifest. */
+typedef struct tr_dir_entry {
+	char *relpath; /* relative to the folder, POSIX */
+	char md5[33];
+	long long size;
+} tr_dir_entry;
+
+/* A folder's manifest: entries sorted by relpath (code point order). */
+typedef struct tr_manifest {
+	tr_dir_entry *entries;
+	size_t n;
+	char *json;  /* json.dumps(list, sort_keys=True): the bytes stored in the cache */
+	size_t json_len;
+} tr_manifest;
+void tr_manifest_free(tr_manifest *m);
+/*
+ * Complete a manifest whose entries the caller filled (relpath malloc'd, md5,
+ * size): sort them by relpath as Python sorts str (code points; a byte that is
+ * not valid UTF-8 counts as U+DC00 + byte, like os.fsdecode), render `json`
+ * (NUL-terminated, json_len excludes the NUL) and, if `out` is not NULL, fill
+ * it with "<md5>.dir", the total size and the number of files.
+ * 0 or LIVE_ENOMEM.
+ */
+int tr_manifest_finish(tr_manifest *m, tr_hashinfo *out);
+
+/*
+ * The stat cache: remembers (path, device, inode, mtime ns, size) -> md5 in
+ * <root>/.dvc/tmp/live-md5s so that an unchanged file is never read twice.
+ */
+typedef struct tr_state tr_state;
+int tr_state_open(const char *root, tr_state **out);
+/* Save the cache (temp + rename). */
+int tr_state_save(tr_state *st);
+void tr_state_free(tr_state *st);
+
+/*
+ * Hash a file or a folder below the root. A folder yields "<md5>.dir" and, if
+ * `manifest` is not NULL, its manifest (caller frees). A missing path gives
+ * LIVE_ENOTFOUND.
+ */
+int tr_hash_path(tr_state *st, const char *rel, tr_hashinfo *out, tr_manifest *manifest);
+
+/* ---- the cache (cache.c) --------------------------------------------------- */
+
+/* <root>/.dvc/cache/<md5[0:2]>/<md5[2:]> ("...dir" for manifests). */
+int tr_cache_path(const char *root, const char *md5, char *buf, size_t size);
+/* 1 if the object exists, 0 if not; LIVE_EINVALID if `md5` is not an md5. */
+int tr_cache_has(const char *root, const char *md5);
+/*
+ * Store the file `rel` under `md5` unless the object exists: reflink or
+ * copy_file_range where the file system allows, temp file + rename, mode 0444.
+ */
+int tr_cache_add_file(const char *root, const char *rel, const char *md5);
+/* Store a folder: every file of the manifest, then the manifest itself. */
+int tr_cache_add_dir(const char *root, const char *rel, const tr_manifest *m, const char *dir_md5);
+/*
+ * Restore `rel` from the cache as recorded by `h` (a file, or a folder from
+ * its .dir manifest), writable, replacing what is there. LIVE_ENOTFOUND names
+ * the missing object.
+ */
+int tr_cache_checkout(const char *root, const char *rel, const tr_hashinfo *h);
+/*
+ * Read the .dir manifest `dir_md5` ("<md5>.dir" or "<md5>") of the folder
+ * `rel` (named in messages) from the cache: entries in file order, with
+ * size -1 (manifests record none), and json = the object's bytes. Caller
+ * frees with tr_manifest_free. LIVE_ENOTFOUND "cache object <md5>.dir for
+ * <rel> is missing"; LIVE_EPARSE when it is not a list of {"md5", "relpath"}
+ * with relpaths inside the folder.
+ */
+int tr_cache_read_manifest(const char *root, const char *rel, const char *dir_md5, tr_manifest *out);
+
+/* ---- dvc.yaml (dvcyaml.c) -------------------------------------------------- */
+
+enum { TR_OUT = 0, TR_METRIC = 1, TR_PLOT = 2, TR_LIVE = 3 };
+
+typedef struct tr_out {
+	char *path;
+	int kind;       /* TR_OUT, TR_METRIC, TR_PLOT, TR_LIVE */
+	int cache;      /* default 1 */
+	int checkpoint; /* default 0 */
+	int persist;    /* default 0 */
+	char *template_, *x, *y; /* plots; NULL when absent */
+	int summary, html;       /* live; default 1 */
+} tr_out;
+
+typedef struct tr_param {
+	char *file; /* "params.yaml" unless given as {file: [keys]} */
+	char *key;
+} tr_param;
+
+typedef struct tr_stage {
+	char *name;
+	char *cmd;  /* one command (a list in dvc.yaml is joined with " && ") */
+	char *wdir; /* NULL = the dvc.yaml's folder */
+	char **deps;
+	size_t ndeps;
+	tr_param *params;
+	size_t nparams;
+	tr_out *outs; /* outs, metrics, plots and live, in file order */
+	size_t nouts;
+	int always_changed;
+} tr_stage;
+
+typedef struct tr_pipeline {
+	tr_stage *stages;
+	size_t n;
+} tr_pipeline;
+
+/* Parse dvc.yaml; LIVE_EPARSE "dvc.yaml:12:5: ..." on anything malformed. */
+int tr_dvcyaml_load(const char *path, tr_pipeline *out);
+/* Write dvc.yaml as DVC 2.x's serializer orders it (reference 5), atomically. */
+int tr_dvcyaml_write(const char *path, const tr_pipeline *p);
+void tr_pipeline_free(tr_pipeline *p);
+/* Free one stage's members (not the struct itself). */
+void tr_stage_free(tr_stage *s);
+
+/* ---- params values and dvc.lock (params_dep.c, lockfile.c, yaml_out.c) ----- */
+
+/*
+ * One params key's value, rendered as the YAML text dvc.lock holds: what
+ * follows "key:" there, less the one separating space, with every line after
+ * the first indented relative to the key's column (tr_lock_render adds the
+ * key's indentation back). So a scalar is its YAML text ("0.0001", "true",
+ * "'2.0'", "" for null) and a non-empty mapping or sequence is a block that
+ * starts with a newline ("\n- 64\n- 32", "\n  depth: 3"). The value is
+ * written as DVC records it (its type as YAML 1.2 reads it, then ruamel's
+ * representation), so equal values give equal text. Long strings are folded
+ * for the column params keys have in dvc.lock (8).
+ */
+typedef struct tr_param_value {
+	char *key;
+	char *yaml; /* a scalar's text, or a block for a mapping/sequence */
+} tr_param_value;
+
+typedef struct tr_lock_params {
+	char *file;
+	tr_param_value *values; /* sorted by key */
+	size_t n;
+} tr_lock_params;
+
+typedef struct tr_lock_entry {
+	char *path;
+	tr_hashinfo h;
+} tr_lock_entry;
+
+typedef struct tr_lock_stage {
+	char *name;
+	char *cmd;
+	tr_lock_entry *deps; /* sorted by path */
+	size_t ndeps;
+	tr_lock_params *params; /* params.yaml first, then sorted by file */
+	size_t nparams;
+	tr_lock_entry *outs; /* all outs, sorted by path */
+	size_t nouts;
+} tr_lock_stage;
+
+typedef struct tr_lock {
+	tr_lock_stage *stages; /* file order; new stages appended */
+	size_t n;
+} tr_lock;
+
+/* Read the values of `keys` from a params file for dvc.lock (params_dep.c). */
+int tr_params_read(const char *root, const char *file, const char *const *keys, size_t nkeys,
+		   tr_lock_params *out);
+/*
+ * Render one value of a params file or of dvc.lock (a node of live's YAML
+ * tree, yaml_tree.h) as tr_param_value.yaml holds it, for the key `key`.
+ * *out is malloc'd. 0, LIVE_ENOMEM, or LIVE_EINVALID when a string is not
+ * valid UTF-8 or the value nests deeper than TR_YAML_DEPTH; sets no message
+ * (params_dep.c).
+ */
+struct pnode;
+int tr_params_value_text(const char *key, const struct pnode *value, char **out);
+/* Free one params file's members and zero it (not the struct itself). */
+void tr_lock_params_clear(tr_lock_params *p);
+/* Parse dvc.lock (schema 2.0); a missing file is an empty lock. */
+int tr_lock_load(const char *path, tr_lock *out);
+/* Render dvc.lock bytes (ruamel style: 2-space indent, unindented dashes). */
+int tr_lock_render(const tr_lock *lock, live__buf *out);
+/* Replace or append one stage. */
+int tr_lock_set_stage(tr_lock *lock, const tr_lock_stage *stage);
+const tr_lock_stage *tr_lock_find(const tr_lock *lock, const char *name);
+void tr_lock_free(tr_lock *lock);
+void tr_lock_stage_free(tr_lock_stage *s);
+
+/*
+ * YAML text as DVC 2.x writes it through ruamel.yaml (yaml_out.c), shared by
+ * dvc.yaml and dvc.lock: block style, mapping keys 2 spaces in, sequence
+ * dashes level with their key, a string plain unless YAML 1.2 would read it as
+ * something else or its characters need quotes (then single quotes, or double
+ * quotes with escapes), lines folded past column 80 as ruamel folds them.
+ *
+ * One document is written by a stream of calls: tr_yaml_map / tr_yaml_seq open
+ * a collection, tr_yaml_end closes the innermost one, tr_yaml_str and
+ * tr_yaml_raw write a key or a value. The first error (bad UTF-8, a collection
+ * as a key, nesting deeper than TR_YAML_DEPTH, out of memory) sticks;
+ * tr_yaml_finish ends the document with a newline and returns it.
+ */
+#define TR_YAML_DEPTH 96
+
+typedef struct tr_yaml {
+	live__buf *out; /* appended to; not owned */
+	int rc;
+	int any;        /* something written: the next node starts on a new line */
+	size_t column;  /* characters (code points) on the current line */
+	int depth;
+	struct tr_yaml_level {
+		char kind;        /* 'm' mapping, 's' sequence */
+		char want_value;  /* a mapping whose key was written */
+		char inline_first; /* the first entry follows "- " or ": " on the same line */
+		char long_key;    /* the current key was written as "? key" */
+		size_t indent;    /* column of the keys or dashes */
+		size_t count;     /* entries written */
+	} level[TR_YAML_DEPTH];
+} tr_yaml;
+
+void tr_yaml_begin(tr_yaml *y, live__buf *out);
+void tr_yaml_map(tr_yaml *y);
+/*
+ * Open the document's top-level mapping as if it stood at `column`: the first
+ * key follows `column` spaces, the others start there (a params value is
+ * rendered this way for its place in dvc.lock). Only first in a document.
+ */
+void tr_yaml_map_at(tr_yaml *y, size_t column);
+void tr_yaml_seq(tr_yaml *y);
+void tr_yaml_end(tr_yaml *y);
+/* A string: plain, or quoted as ruamel would. */
+void tr_yaml_str(tr_yaml *y, const char *s);
+/* A scalar already in its YAML form ("true", "0.0001", "" for null): written as is. */
+void tr_yaml_raw(tr_yaml *y, const char *s);
+/* A null: "null" as a key, nothing as a value or a sequence item, as ruamel writes it. */
+void tr_yaml_null(tr_yaml *y);
+/*
+ * A mapping value already rendered as tr_param_value.yaml is (a scalar's
+ * text, or a block starting with a newline): written after "key:" with its
+ * later lines indented to the key's column.
+ */
+void tr_yaml_text(tr_yaml *y, const char *text);
+int tr_yaml_finish(tr_yaml *y);
+
+/* What YAML 1.2 reads a plain scalar as (ruamel's VersionedResolver). */
+enum tr_yaml_tag {
+	TR_YAML_STR,
+	TR_YAML_NULL,
+	TR_YAML_BOOL,
+	TR_YAML_INT,
+	TR_YAML_FLOAT,
+	TR_YAML_TIMESTAMP,
+	TR_YAML_OTHER /* "<<", "=", "!", "&", "*" */
+};
+/* The tag of the plain scalar s[0..n), trying the resolvers in ruamel's order. */
+enum tr_yaml_tag tr_yaml_resolve(const char *s, size_t n);
+
+/* ---- saving a stage (snapshot.c) ------------------------------------------ */
+
+/*
+ * Hash a stage's deps, params and outs into a dvc.lock entry (sorted as DVC
+ * sorts). A missing dep is LIVE_ENOTFOUND; a missing out too, unless it is a
+ * checkpoint out or `missing_outs_ok`. With `store`, cached outs are copied
+ * into the cache.
+ */
+int tr_stage_hash(tr_state *st, const char *root, const tr_stage *s, int missing_outs_ok, int store,
+		  tr_lock_stage *out);
+/* Same cmd, deps, params and outs. */
+int tr_lock_stage_equal(const tr_lock_stage *a, const tr_lock_stage *b);
+/* Write <root>/dvc.lock if its bytes change; says whether it changed or was created. */
+int tr_lock_write(const char *root, const tr_lock *lock, int *changed, int *created);
+/* Ensure "/<name>" is in the .gitignore beside `rel`; `touched` gets that .gitignore's rel path. */
+int tr_gitignore_add(const char *root, const char *rel, char *touched, size_t size);
+
+/* ---- git (git.c, git_query.c: the only files that include git2.h) ------- */
+
+typedef struct tr_git tr_git;
+
+/* Open the repository containing `path`; LIVE_EGIT "not a git repository". */
+int tr_git_open(const char *path, tr_git **out);
+void tr_git_free(tr_git *g);
+/* The work tree's root (absolute, no trailing '/'). */
+const char *tr_git_root(const tr_git *g);
+/* HEAD's commit id (40 hex); LIVE_EGIT when HEAD is unborn. */
+int tr_git_head(tr_git *g, char sha[41]);
+/* The committer identity, or LIVE_EGIT "Git username and email must be configured". */
+int tr_git_check_identity(tr_git *g);
+
+/* A file for a checkpoint commit: its path and bytes (read from the work tree if data is NULL). */
+typedef struct tr_git_file {
+	const char *rel;
+	const void *data;
+	size_t len;
+	int remove; /* drop the path from the tree */
+} tr_git_file;
+
+/*
+ * Make a commit whose tree is the tree of `parent` with `files` replaced,
+ * added or removed, and whose parent is `parent` (40 hex). Neither HEAD, the
+ * index nor any branch moves. Message "dvc: commit experiment <exp_hash>".
+ */
+int tr_git_commit(tr_git *g, const char *parent, const tr_git_file *files, size_t nfiles,
+		  const char *exp_hash, char sha_out[41]);
+/* Like tr_git_commit, but when the tree equals the parent's writes nothing and sets sha_out to "". */
+int tr_git_commit_if_changed(tr_git *g, const char *parent, const tr_git_file *files, size_t nfiles,
+			     const char *exp_hash, char sha_out[41]);
+/* Create or move a ref to a commit; with `old` (40 hex) only if it still points there. */
+int tr_git_ref_set(tr_git *g, const char *ref, const char *sha, const char *old, const char *log_message);
+/* A symbolic ref (EXEC_BRANCH -> refs/exps/...). */
+int tr_git_ref_set_symbolic(tr_git *g, const char *ref, const char *target, const char *log_message);
+/* Read a ref (following a symbolic one): LIVE_ENOTFOUND when absent. */
+int tr_git_ref_get(tr_git *g, const char *ref, char sha_out[41]);
+int tr_git_ref_delete(tr_git *g, const char *ref);
+/*
+ * Paths tracked in `commit`'s tree whose work-tree file differs from it or is
+ * gone (`git add -u` against that commit). *paths is a malloc'd array of
+ * malloc'd strings; free with tr_strv_free.
+ */
+int tr_git_changed_paths(tr_git *g, const char *commit, char ***paths, size_t *n);
+void tr_strv_free(char **v, size_t n);
+/* Every ref under `prefix` ("refs/exps/ab/cdef.../"): names and targets. */
+int tr_git_refs_under(tr_git *g, const char *prefix, char ***names, char ***shas, size_t *n);
+/* 1 if `descendant` is `ancestor` or descends from it, 0 if not, <0 on error. */
+int tr_git_descends(tr_git *g, const char *descendant, const char *ancestor);
+/* 1 if two commits have the same tree. */
+int tr_git_same_tree(tr_git *g, const char *a, const char *b);
+/* The first parent of a commit (LIVE_ENOTFOUND for a root commit). */
+int tr_git_parent(tr_git *g, const char *commit, char sha_out[41]);
+
+/* refs/exps/<B[:2]>/<B[2:]>/<name> */
+int tr_exp_ref_name(const char *baseline, const char *name, char *buf, size_t size);
+
+#endif /* LIVE_TRACKER_H */
