@@ -290,6 +290,42 @@ int tr_cache_add_file(const char *root, const char *rel, const char *md5)
 	return rc;
 }
 
+int tr_cache_add_bytes(const char *root, const char *md5, const void *data, size_t len, const char *show)
+{
+	if (md5_kind(md5) < 0)
+		return live__fail(LIVE_EINVALID, "%s: '%s' is not an md5", show, md5);
+	return add_object(root, md5, -1, data, len, show);
+}
+
+int tr_cache_adopt(const char *root, const char *md5, const char *path, const char *show)
+{
+	if (md5_kind(md5) != 0)
+		return live__fail(LIVE_EINVALID, "%s: '%s' is not a file md5", show, md5);
+	int has = tr_cache_has(root, md5);
+	if (has != 0) {
+		unlink(path);
+		return has < 0 ? has : 0;
+	}
+	char dest[PATH_MAX];
+	int rc = tr_cache_path(root, md5, dest, sizeof(dest));
+	if (rc)
+		return rc;
+	int dirfd = -1;
+	if ((rc = open_cache_subdir(root, md5, &dirfd)))
+		return rc;
+	close(dirfd);
+	/* Same file system: the staged copy becomes the object without copying again. */
+	if (chmod(path, 0444) == 0 && rename(path, dest) == 0)
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return live__fail_errno(live__errno_code(errno), errno, "%s: open staged copy", show);
+	rc = add_object(root, md5, fd, NULL, 0, show);
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
 int tr_cache_add_dir(const char *root, const char *rel, const tr_manifest *m, const char *dir_md5)
 {
 	char md5[40];

@@ -272,6 +272,30 @@ int tr_md5_fd(int fd, const char *show, char hex[33], long long *size)
 	return 0;
 }
 
+int tr_md5_dvc_buf(const void *data, size_t len, char hex[33])
+{
+	const unsigned char *p = data;
+	tr_md5 m;
+	tr_md5_init(&m);
+	if (!looks_text(p, len < TR_TEXT_BLOCK ? len : TR_TEXT_BLOCK)) {
+		tr_md5_update(&m, p, len);
+		tr_md5_final(&m, hex);
+		return 0;
+	}
+	/* The CRLF rule works on a copy, one DVC-sized chunk at a time. */
+	unsigned char *chunk = malloc(len < TR_CHUNK ? (len ? len : 1) : TR_CHUNK);
+	if (!chunk)
+		return live__fail(LIVE_ENOMEM, "out of memory");
+	for (size_t off = 0; off < len; off += TR_CHUNK) {
+		size_t n = len - off < TR_CHUNK ? len - off : TR_CHUNK;
+		memcpy(chunk, p + off, n);
+		tr_md5_update(&m, chunk, dos2unix(chunk, n));
+	}
+	free(chunk);
+	tr_md5_final(&m, hex);
+	return 0;
+}
+
 /* ---- .dir manifests -------------------------------------------------------- */
 
 /*

@@ -45,6 +45,8 @@ void tr_sha256(const void *data, size_t n, char hex[65]);
  * other files plainly. `size` is the size on disk.
  */
 int tr_md5_fd(int fd, const char *show, char hex[33], long long *size);
+/* The same rule on bytes in memory. */
+int tr_md5_dvc_buf(const void *data, size_t len, char hex[33]);
 
 /* One file of a folder's .dir manifest. */
 typedef struct tr_dir_entry {
@@ -99,6 +101,13 @@ int tr_cache_has(const char *root, const char *md5);
  * copy_file_range where the file system allows, temp file + rename, mode 0444.
  */
 int tr_cache_add_file(const char *root, const char *rel, const char *md5);
+/* Store bytes in memory as the object `md5` unless it exists. */
+int tr_cache_add_bytes(const char *root, const char *md5, const void *data, size_t len, const char *show);
+/*
+ * Make the file at `path` (a staged copy, on the cache's file system) the
+ * object `md5`: renamed into place, or removed when the object exists.
+ */
+int tr_cache_adopt(const char *root, const char *md5, const char *path, const char *show);
 /* Store a folder: every file of the manifest, then the manifest itself. */
 int tr_cache_add_dir(const char *root, const char *rel, const tr_manifest *m, const char *dir_md5);
 /*
@@ -315,6 +324,40 @@ int tr_lock_stage_equal(const tr_lock_stage *a, const tr_lock_stage *b);
 int tr_lock_write(const char *root, const tr_lock *lock, int *changed, int *created);
 /* Ensure "/<name>" is in the .gitignore beside `rel`; `touched` gets that .gitignore's rel path. */
 int tr_gitignore_add(const char *root, const char *rel, char *touched, size_t size);
+
+/* ---- capturing a checkpoint (capture.c) ------------------------------------ */
+
+/* One captured file: in memory, or a staged copy for a large one. */
+typedef struct tr_capture_file {
+	char *relpath;       /* inside a folder out; "" for a file out */
+	unsigned char *data; /* small files */
+	size_t len;
+	char *staged;        /* large files: path of the staged copy */
+	long long size;
+} tr_capture_file;
+
+typedef struct tr_capture_out {
+	char *path; /* as in dvc.yaml */
+	int is_dir, cached, missing;
+	tr_capture_file *files;
+	size_t n;
+} tr_capture_out;
+
+typedef struct tr_capture {
+	tr_capture_out *outs;
+	size_t n;
+	char *summary_rel; /* the live summary (<live>.json), committed to git */
+	unsigned char *summary;
+	size_t summary_len;
+} tr_capture;
+
+/* Copy a stage's outs (and its live summary) out of the trainer's way. Fast. */
+int tr_capture_stage(const char *root, const tr_stage *s, tr_capture *cap);
+/* Hash the captured outs, store cached ones, and describe the stage for dvc.lock. */
+int tr_capture_hash(const char *root, tr_state *st, const tr_stage *s, tr_capture *cap, tr_lock_stage *out);
+/* The captured bytes of a file out, if it was captured in memory. */
+const tr_capture_file *tr_capture_find(const tr_capture *cap, const char *rel);
+void tr_capture_free(tr_capture *cap);
 
 /* ---- git (git.c, git_query.c: the only files that include git2.h) ------- */
 

@@ -15,6 +15,41 @@
 
 #include <live.h>
 
+/* With TINY_TIMING=1: the time each live_next_step blocked, for the stall benchmark. */
+static double stall_ms[100000];
+static long long nstall;
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void print_stalls(void)
+{
+	if (!getenv("TINY_TIMING") || nstall == 0)
+		return;
+	/* first and last 10% windows show drift */
+	long long w = nstall / 10 > 0 ? nstall / 10 : 1;
+	double *early = malloc(sizeof(double) * (size_t)w), *late = malloc(sizeof(double) * (size_t)w);
+	memcpy(early, stall_ms + (nstall > 10 ? 10 : 0), sizeof(double) * (size_t)w);
+	memcpy(late, stall_ms + nstall - w, sizeof(double) * (size_t)w);
+	qsort(early, (size_t)w, sizeof(double), cmp_double);
+	qsort(late, (size_t)w, sizeof(double), cmp_double);
+	qsort(stall_ms, (size_t)nstall, sizeof(double), cmp_double);
+	fprintf(stderr, "stall: %lld checkpoints, median %.2f ms, p99 %.2f ms; early median %.2f ms, late median %.2f ms\n",
+		nstall, stall_ms[nstall / 2], stall_ms[nstall * 99 / 100], early[w / 2], late[w / 2]);
+	free(early);
+	free(late);
+}
+
 static int write_model(long long step, double lr, long long bytes)
 {
 	FILE *f = fopen("model.pt.tmp", "wb");
@@ -22,11 +57,16 @@ static int write_model(long long step, double lr, long long bytes)
 		return -1;
 	fprintf(f, "step=%lld lr=%.17g\n", step, lr);
 	unsigned long long x = (unsigned long long)step * 2654435761u + 1;
-	for (long long i = 0; i < bytes; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		fputc((int)(x & 0xFF), f);
+	unsigned long long block[512];
+	for (long long done = 0; done < bytes; done += (long long)sizeof(block)) {
+		for (int i = 0; i < 512; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			block[i] = x;
+		}
+		size_t n = bytes - done < (long long)sizeof(block) ? (size_t)(bytes - done) : sizeof(block);
+		fwrite(block, 1, n, f);
 	}
 	if (fclose(f) != 0)
 		return -1;
@@ -73,10 +113,15 @@ int main(void)
 		fflush(stdout);
 		live_log("loss", loss);
 		live_log("acc", 1.0 - loss / 2);
-		if (live_next_step() != 0) {
+		double t0 = now_ms();
+		int rc = live_next_step();
+		if (nstall < 100000)
+			stall_ms[nstall++] = now_ms() - t0;
+		if (rc != 0) {
 			fprintf(stderr, "trainer: %s\n", live_errmsg());
 			return 1;
 		}
 	}
+	print_stalls();
 	return live_close() == 0 ? 0 : 1;
 }

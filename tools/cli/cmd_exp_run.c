@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,13 @@ typedef struct exp {
 	long long commits;
 	int lock_created;
 	int reset;
+
+	/* The checkpoint in flight: captured while the trainer waited, committed by a worker. */
+	tr_capture cap;
+	pthread_t worker;
+	int worker_running;
+	int worker_rc;
+	char worker_err[1024];
 } exp;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -122,8 +130,6 @@ static int save_stage(exp *e, const tr_stage *s, int print)
 		rc = tr_lock_write(e->root, &e->lock, &changed, &created);
 	if (!rc && changed && print)
 		printf("%s lock file 'dvc.lock'\n", created ? "Generating" : "Updating");
-	if (!rc)
-		rc = tr_state_save(e->st);
 	return rc;
 }
 
@@ -144,17 +150,17 @@ static int add_file(const char ***files, size_t *n, size_t *cap, const char *pat
 }
 
 /* The commit's files: what DVC `git add`s, plus every tracked file the user changed. */
-static int commit_checkpoint(exp *e, int only_if_changed, char sha[41])
+static int commit_checkpoint(exp *e, int only_if_changed, const tr_capture *cap, char sha[41])
 {
 	const char **paths = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, ncap = 0;
 	char **changed = NULL;
 	size_t nchanged = 0;
 	char ignores[64][512];
 	size_t nignores = 0;
-	int rc = add_file(&paths, &n, &cap, "dvc.yaml");
+	int rc = add_file(&paths, &n, &ncap, "dvc.yaml");
 	if (!rc)
-		rc = add_file(&paths, &n, &cap, "dvc.lock");
+		rc = add_file(&paths, &n, &ncap, "dvc.lock");
 	for (size_t i = 0; !rc && i < e->p.n; i++) {
 		const tr_stage *s = &e->p.stages[i];
 		for (size_t k = 0; !rc && k < s->nouts; k++) {
@@ -163,24 +169,24 @@ static int commit_checkpoint(exp *e, int only_if_changed, char sha[41])
 			if (o->cache && nignores < 64) {
 				rc = tr_gitignore_add(e->root, o->path, ignores[nignores], sizeof(ignores[0]));
 				if (!rc)
-					rc = add_file(&paths, &n, &cap, ignores[nignores++]);
+					rc = add_file(&paths, &n, &ncap, ignores[nignores++]);
 			}
 			if (!rc && !o->cache && stat(o->path, &st) == 0 && S_ISREG(st.st_mode))
-				rc = add_file(&paths, &n, &cap, o->path);
+				rc = add_file(&paths, &n, &ncap, o->path);
 		}
 	}
 	if (!rc)
 		rc = tr_git_changed_paths(e->g, e->parent, &changed, &nchanged);
 	for (size_t i = 0; !rc && i < nchanged; i++)
-		rc = add_file(&paths, &n, &cap, changed[i]);
+		rc = add_file(&paths, &n, &ncap, changed[i]);
 	/* The live summary (dvclive.json) is committed too. */
 	char summary[600] = "";
 	for (size_t k = 0; !rc && e->ck && k < e->ck->nouts; k++)
 		if (e->ck->outs[k].kind == TR_LIVE && e->ck->outs[k].summary) {
 			snprintf(summary, sizeof(summary), "%s.json", e->ck->outs[k].path);
 			struct stat st;
-			if (stat(summary, &st) == 0)
-				rc = add_file(&paths, &n, &cap, summary);
+			if (stat(summary, &st) == 0 || (cap && cap->summary_rel))
+				rc = add_file(&paths, &n, &ncap, summary);
 		}
 
 	tr_git_file *files = rc ? NULL : calloc(n + 1, sizeof(*files));
@@ -189,7 +195,17 @@ static int commit_checkpoint(exp *e, int only_if_changed, char sha[41])
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct stat st;
 		files[i].rel = paths[i];
-		files[i].remove = lstat(paths[i], &st) != 0;
+		/* What the trainer wrote is taken as captured at the step, not as it is now. */
+		const tr_capture_file *f = tr_capture_find(cap, paths[i]);
+		if (f) {
+			files[i].data = f->data;
+			files[i].len = f->len;
+		} else if (cap && cap->summary_rel && !strcmp(cap->summary_rel, paths[i])) {
+			files[i].data = cap->summary;
+			files[i].len = cap->summary_len;
+		} else {
+			files[i].remove = lstat(paths[i], &st) != 0;
+		}
 	}
 
 	char hash[65] = "";
@@ -241,22 +257,72 @@ static int commit_checkpoint(exp *e, int only_if_changed, char sha[41])
 	return rc;
 }
 
+/* The worker: hash and store the captured outs, write dvc.lock, commit. */
+static void *finish_checkpoint(void *arg)
+{
+	exp *e = arg;
+	tr_lock_stage ls;
+	char sha[41];
+	int rc = tr_capture_hash(e->root, e->st, e->ck, &e->cap, &ls);
+	if (!rc) {
+		rc = tr_lock_set_stage(&e->lock, &ls);
+		tr_lock_stage_free(&ls);
+	}
+	int changed = 0, created = 0;
+	if (!rc)
+		rc = tr_lock_write(e->root, &e->lock, &changed, &created);
+	if (!rc && changed)
+		printf("%s lock file 'dvc.lock'\n", created ? "Generating" : "Updating");
+	if (!rc)
+		rc = commit_checkpoint(e, 0, &e->cap, sha);
+	if (rc) {
+		snprintf(e->worker_err, sizeof(e->worker_err), "%s", live_errmsg());
+		fprintf(stderr, "ERROR: checkpoint: %s\n", e->worker_err);
+	} else {
+		printf("Checkpoint experiment iteration '%.7s'.\n", sha);
+	}
+	fflush(stdout);
+	tr_capture_free(&e->cap);
+	e->worker_rc = rc;
+	return NULL;
+}
+
+/* Wait for the checkpoint in flight; its failure is reported once. */
+static int join_worker(exp *e)
+{
+	if (!e->worker_running)
+		return 0;
+	pthread_join(e->worker, NULL);
+	e->worker_running = 0;
+	int rc = e->worker_rc;
+	e->worker_rc = 0;
+	if (rc)
+		live__fail(rc, "%s", e->worker_err);
+	return rc;
+}
+
+/*
+ * A checkpoint request. The trainer waits only for the capture; the previous
+ * checkpoint, if still in flight, is finished first so commits stay in order.
+ */
 static int on_checkpoint(void *ctx, long long step, char *reply, size_t size)
 {
 	exp *e = ctx;
 	(void)step;
-	char sha[41];
-	int rc = save_stage(e, e->ck, 1);
+	int rc = join_worker(e);
 	if (!rc)
-		rc = commit_checkpoint(e, 0, sha);
+		rc = tr_capture_stage(e->root, e->ck, &e->cap);
+	if (!rc && pthread_create(&e->worker, NULL, finish_checkpoint, e) != 0) {
+		tr_capture_free(&e->cap);
+		rc = live__fail(LIVE_ERROR, "cannot start the checkpoint thread");
+	}
 	if (rc) {
 		snprintf(reply, size, "%s", live_errmsg());
 		fprintf(stderr, "ERROR: checkpoint: %s\n", live_errmsg());
 		return 1;
 	}
-	printf("Checkpoint experiment iteration '%.7s'.\n", sha);
-	fflush(stdout);
-	snprintf(reply, size, "%.7s", sha);
+	e->worker_running = 1;
+	snprintf(reply, size, "captured");
 	return 0;
 }
 
@@ -422,7 +488,10 @@ static int run_checkpoint_stage(exp *e, int resume, int *interrupted)
 	runner_opts o = { .cmd = s->cmd, .wdir = s->wdir, .dvc_tmp = tmp, .env = env, .checkpoint = on_checkpoint,
 			  .ctx = e };
 	runner_result res;
-	if (runner_run(&o, &res))
+	int ran = runner_run(&o, &res);
+	if (join_worker(e))
+		fprintf(stderr, "ERROR: checkpoint: %s\n", live_errmsg());
+	if (ran)
 		return 1;
 	*interrupted = res.interrupted;
 	if (res.exit_code != 0 && e->commits == 0)
@@ -434,7 +503,7 @@ static int run_checkpoint_stage(exp *e, int resume, int *interrupted)
 			s->name, res.exit_code, e->commits);
 	/* The final state, committed only if it differs from the last checkpoint. */
 	char sha[41];
-	if (save_stage(e, s, 1) || commit_checkpoint(e, 1, sha))
+	if (save_stage(e, s, 1) || commit_checkpoint(e, 1, NULL, sha))
 		return cli_error_live("stage '%s'", s->name);
 	if (sha[0])
 		printf("Checkpoint experiment iteration '%.7s'.\n", sha);
