@@ -235,6 +235,11 @@ static void test_model_other_version_is_rejected(void **state)
 	fix_crc(buf, len);
 	write_bytes("model.pt", buf, len);
 	assert_rejected("model.pt: format version 2 is not supported (this trainer reads version 1)");
+	put32(buf + 8, 1);
+	put32(buf + 12, 60);
+	fix_crc(buf, len);
+	write_bytes("model.pt", buf, len);
+	assert_rejected("model.pt: header length 60 is not version 1's 68 (the file is corrupt)");
 	free(buf);
 }
 
@@ -263,8 +268,8 @@ static void test_model_other_architecture_is_rejected(void **state)
 
 	const uint32_t flat[7] = {32, 32, 16, 3, 2, 0, 10};
 	write_other_arch(flat, 1000);
-	assert_rejected("model.pt: architecture 16x3x3, 32x32 input, no hidden layer differs from this trainer's "
-			"16x5x5, 28x28 input, 64 hidden units");
+	assert_rejected("model.pt: architecture 16x3x3, 32x32 input, no hidden layer differs from this "
+			"trainer's 16x5x5, 28x28 input, 64 hidden units");
 }
 
 static void test_model_save_failure_names_the_file(void **state)
@@ -389,7 +394,8 @@ static void test_gradient_matches_finite_differences(void **state)
 		double numeric = (up - down) / (2.0 * h);
 		double scale = fmax(fabs(numeric), 1e-3);
 		if (fabs(analytic - numeric) / scale > 0.05)
-			fail_msg("parameter %d: analytic gradient %g, finite differences %g", i, analytic, numeric);
+			fail_msg("parameter %d: analytic gradient %g, finite differences %g", i, analytic,
+				 numeric);
 		checked++;
 	}
 	assert_int_equal(checked, 11);
@@ -437,24 +443,21 @@ static void test_training_is_deterministic_and_learns(void **state)
 	cnn_trainer_free(t);
 }
 
+#define IN_TMPDIR(test) cmocka_unit_test_setup_teardown(test, tu_enter_tmpdir, tu_leave_tmpdir)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_model_round_trip_is_bit_exact, tu_enter_tmpdir, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_model_layout_is_the_documented_one, tu_enter_tmpdir,
-						tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_model_missing_file, tu_enter_tmpdir, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_model_truncated_is_rejected, tu_enter_tmpdir, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_model_trailing_data_is_rejected, tu_enter_tmpdir,
-						tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_model_flipped_byte_is_rejected, tu_enter_tmpdir, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_model_bad_magic_is_rejected, tu_enter_tmpdir, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_model_other_version_is_rejected, tu_enter_tmpdir,
-						tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_model_other_architecture_is_rejected, tu_enter_tmpdir,
-						tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_model_save_failure_names_the_file, tu_enter_tmpdir,
-						tu_leave_tmpdir),
+		IN_TMPDIR(test_model_round_trip_is_bit_exact),
+		IN_TMPDIR(test_model_layout_is_the_documented_one),
+		IN_TMPDIR(test_model_missing_file),
+		IN_TMPDIR(test_model_truncated_is_rejected),
+		IN_TMPDIR(test_model_trailing_data_is_rejected),
+		IN_TMPDIR(test_model_flipped_byte_is_rejected),
+		IN_TMPDIR(test_model_bad_magic_is_rejected),
+		IN_TMPDIR(test_model_other_version_is_rejected),
+		IN_TMPDIR(test_model_other_architecture_is_rejected),
+		IN_TMPDIR(test_model_save_failure_names_the_file),
 		cmocka_unit_test(test_rng_is_pinned),
 		cmocka_unit_test(test_shift_image_moves_and_fills_with_zeros),
 		cmocka_unit_test(test_gradient_matches_finite_differences),

@@ -101,6 +101,9 @@ static int setup(void **state)
 
 /* ---- running the trainer ---------------------------------------------------------- */
 
+/* "NAME=value" for the next spawn only (NULL: none). */
+static const char *extra_env;
+
 /* Start the trainer in `dir` with stdout/stderr to dir/out.txt and dir/err.txt. */
 static pid_t spawn(const char *dir)
 {
@@ -124,6 +127,16 @@ static pid_t spawn(const char *dir)
 		unsetenv("LIVE_PARAMS_FILE");
 		unsetenv("LIVE_SUMMARY_INTERVAL_MS");
 		unsetenv("RANK");
+		unsetenv("DVC_CHECKPOINT");
+		unsetenv("DVC_ROOT");
+		unsetenv("LIVE_CHECKPOINT_FD");
+		unsetenv("LIVE_STOP_SIGNALS");
+		if (extra_env) {
+			char name[64];
+			const char *eq = strchr(extra_env, '=');
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - extra_env), extra_env);
+			setenv(name, eq + 1, 1);
+		}
 		execl(MNIST_TRAIN_BIN, "train", (char *)NULL);
 		_exit(127);
 	}
@@ -422,6 +435,15 @@ static void test_sigterm_stops_after_the_current_epoch(void **state)
 	stop_by_signal(SIGTERM, "SIGTERM");
 }
 
+/* Under `live exp run` liblive catches the signal; the trainer asks live_stop_requested(). */
+static void test_sigint_caught_by_live_stops_after_the_current_epoch(void **state)
+{
+	(void)state;
+	extra_env = "LIVE_STOP_SIGNALS=1";
+	stop_by_signal(SIGINT, "a stop request (SIGINT or SIGTERM, caught by live)");
+	extra_env = NULL;
+}
+
 static void test_epochs_0_stops_at_the_time_limit(void **state)
 {
 	(void)state;
@@ -475,12 +497,13 @@ static void test_bad_data_is_one_line_and_exit_1(void **state)
 	make_set(&s, 20, 4);
 	s.rows = 14;
 	s.cols = 56;
-	assert_int_equal(idx_write_set(&s, "data/MNIST/" MNIST_TRAIN_IMAGES, "data/MNIST/" MNIST_TRAIN_LABELS, err,
-				       sizeof(err)),
-			 0);
-	assert_int_equal(idx_write_set(&s, "data/MNIST/" MNIST_TEST_IMAGES, "data/MNIST/" MNIST_TEST_LABELS, err,
-				       sizeof(err)),
-			 0);
+	const char *dir = "data/MNIST/";
+	char images[256], labels[256];
+	for (int i = 0; i < 2; i++) {
+		snprintf(images, sizeof(images), "%s%s", dir, i ? MNIST_TEST_IMAGES : MNIST_TRAIN_IMAGES);
+		snprintf(labels, sizeof(labels), "%s%s", dir, i ? MNIST_TEST_LABELS : MNIST_TRAIN_LABELS);
+		assert_int_equal(idx_write_set(&s, images, labels, err, sizeof(err)), 0);
+	}
 	idx_free_set(&s);
 	assert_fails_cleanly("train: data/MNIST: train images are 14x56; this network takes 28x28\n");
 }
@@ -503,18 +526,21 @@ static void test_bad_params_are_refused(void **state)
 	assert_fails_cleanly("train: params: lr must be a number > 0");
 }
 
+#define WITH_DATA(test) cmocka_unit_test_setup_teardown(test, setup, tu_leave_tmpdir)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_train_writes_the_tutorials_outputs, setup, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_resume_continues_from_model_pt, setup, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_same_seed_gives_identical_runs, setup, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_sigint_stops_after_the_current_epoch, setup, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_sigterm_stops_after_the_current_epoch, setup, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_epochs_0_stops_at_the_time_limit, setup, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_bad_data_is_one_line_and_exit_1, setup, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_bad_model_pt_is_refused_and_kept, setup, tu_leave_tmpdir),
-		cmocka_unit_test_setup_teardown(test_bad_params_are_refused, setup, tu_leave_tmpdir),
+		WITH_DATA(test_train_writes_the_tutorials_outputs),
+		WITH_DATA(test_resume_continues_from_model_pt),
+		WITH_DATA(test_same_seed_gives_identical_runs),
+		WITH_DATA(test_sigint_stops_after_the_current_epoch),
+		WITH_DATA(test_sigterm_stops_after_the_current_epoch),
+		WITH_DATA(test_sigint_caught_by_live_stops_after_the_current_epoch),
+		WITH_DATA(test_epochs_0_stops_at_the_time_limit),
+		WITH_DATA(test_bad_data_is_one_line_and_exit_1),
+		WITH_DATA(test_bad_model_pt_is_refused_and_kept),
+		WITH_DATA(test_bad_params_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -194,11 +194,14 @@ static double forward(const cnn *net, const unsigned char *image, int label, act
 		}
 	}
 	for (int j = 0; j < CNN_HIDDEN; j++) {
-		float v = net->w[CNN_FC1_B + j] + dot(net->w + CNN_FC1_W + j * CNN_FEATURES, a->feat, CNN_FEATURES);
+		const float *row = net->w + CNN_FC1_W + j * CNN_FEATURES;
+		float v = net->w[CNN_FC1_B + j] + dot(row, a->feat, CNN_FEATURES);
 		a->hidden[j] = v > 0 ? v : 0;
 	}
-	for (int o = 0; o < CNN_CLASSES; o++)
-		logit[o] = net->w[CNN_FC2_B + o] + dot(net->w + CNN_FC2_W + o * CNN_HIDDEN, a->hidden, CNN_HIDDEN);
+	for (int o = 0; o < CNN_CLASSES; o++) {
+		const float *row = net->w + CNN_FC2_W + o * CNN_HIDDEN;
+		logit[o] = net->w[CNN_FC2_B + o] + dot(row, a->hidden, CNN_HIDDEN);
+	}
 	return softmax(logit, a->prob, label);
 }
 

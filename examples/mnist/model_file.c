@@ -225,12 +225,13 @@ static int parse(const char *path, const unsigned char *buf, uint64_t size, mode
 		return MODEL_ERROR;
 	}
 	if (size >= 12 && get32(buf + 8) != MODEL_VERSION) {
-		snprintf(err, errlen, "%s: format version %u is not supported (this trainer reads version %u)",
-			 path, get32(buf + 8), MODEL_VERSION);
+		snprintf(err, errlen,
+			 "%s: format version %u is not supported (this trainer reads version %u)", path,
+			 get32(buf + 8), MODEL_VERSION);
 		return MODEL_ERROR;
 	}
 	if (size >= 16 && get32(buf + 12) != MODEL_HEADER_LEN) {
-		snprintf(err, errlen, "%s: header length %u is not the version %u length %u (the file is corrupt)",
+		snprintf(err, errlen, "%s: header length %u is not version %u's %u (the file is corrupt)",
 			 path, get32(buf + 12), MODEL_VERSION, MODEL_HEADER_LEN);
 		return MODEL_ERROR;
 	}
@@ -258,12 +259,13 @@ static int parse(const char *path, const unsigned char *buf, uint64_t size, mode
 		char theirs[128], ours[128];
 		arch_string(arch, our_arch, theirs, sizeof(theirs));
 		arch_string(our_arch, arch, ours, sizeof(ours));
-		snprintf(err, errlen, "%s: architecture %s differs from this trainer's %s", path, theirs, ours);
+		snprintf(err, errlen, "%s: architecture %s differs from this trainer's %s", path, theirs,
+			 ours);
 		return MODEL_ERROR;
 	}
 	if (get32(buf + 64) != CNN_NPARAMS) {
-		snprintf(err, errlen, "%s: %u parameters, but the architecture has %u (the file is corrupt)", path,
-			 get32(buf + 64), (unsigned)CNN_NPARAMS);
+		snprintf(err, errlen, "%s: %u parameters, but the architecture has %u (the file is corrupt)",
+			 path, get32(buf + 64), (unsigned)CNN_NPARAMS);
 		return MODEL_ERROR;
 	}
 
@@ -294,7 +296,8 @@ int model_load(const char *path, model_state *m, char *err, size_t errlen)
 		return MODEL_ERROR;
 	}
 	if (size > MODEL_MAX_BYTES) {
-		snprintf(err, errlen, "%s: larger than %u MiB: not a model file", path, MODEL_MAX_BYTES >> 20);
+		snprintf(err, errlen, "%s: larger than %u MiB: not a model file", path,
+			 MODEL_MAX_BYTES >> 20);
 		free(buf);
 		return MODEL_ERROR;
 	}

@@ -18,9 +18,10 @@
  *
  * An existing model.pt is picked up: training continues from its epoch count
  * with its weights and RNG state, and the live run resumes. SIGINT or SIGTERM
- * stop the run after the current epoch, with every file consistent (exit 0);
- * a second signal stops it at once (model.pt is still whole: it is replaced
- * atomically).
+ * stop the run after the current epoch, with every file consistent (exit 0),
+ * whether the trainer catches them itself or liblive does for `live exp run`
+ * (live_stop_requested); a second signal stops it at once (model.pt is still
+ * whole: it is replaced atomically).
  */
 #include <errno.h>
 #include <math.h>
@@ -54,7 +55,11 @@ static void on_stop_signal(int sig)
 	stop_signal = sig;
 }
 
-/* The first SIGINT/SIGTERM asks to stop after this epoch; SA_RESETHAND lets a second one kill. */
+/*
+ * The first SIGINT/SIGTERM asks to stop after this epoch; SA_RESETHAND lets a
+ * second one kill. When a runner sets LIVE_STOP_SIGNALS=1, liblive installs
+ * its own handlers over these and reports through live_stop_requested().
+ */
 static int catch_stop_signals(void)
 {
 	struct sigaction sa;
@@ -117,8 +122,8 @@ static int read_params(params *p)
 		bad = "max_minutes must be a number > 0";
 	if (bad) {
 		fprintf(stderr,
-			"train: params: %s (lr=%g, weight_decay=%g, epochs=%lld, batch_size=%lld, lr_decay=%g, "
-			"augment_shift=%lld, max_minutes=%g)\n",
+			"train: params: %s (lr=%g, weight_decay=%g, epochs=%lld, batch_size=%lld, "
+			"lr_decay=%g, augment_shift=%lld, max_minutes=%g)\n",
 			bad, p->lr, p->weight_decay, p->epochs, p->batch_size, p->lr_decay, p->augment_shift,
 			p->max_minutes);
 		return -1;
@@ -163,7 +168,8 @@ static int load_or_init(const params *p, model_state *m)
 	}
 	printf("Resuming from %s: %u epochs done\n", MODEL_PATH, (unsigned)m->epochs);
 	if (m->seed != (uint64_t)p->seed)
-		printf("Note: %s was started with seed %lld; params.yaml's seed %lld applies to fresh runs only\n",
+		printf("Note: %s was started with seed %lld; params.yaml's seed %lld applies to fresh runs "
+		       "only\n",
 		       MODEL_PATH, (long long)m->seed, p->seed);
 	return 1;
 }
@@ -242,7 +248,7 @@ int main(void)
 {
 	params p;
 	mnist_set train = {0}, test = {0};
-	static model_state m; /* 94 KB */
+	static model_state m; /* 594 KB: off the stack */
 	cnn_trainer *trainer = NULL;
 	int *order = NULL;
 	unsigned char *predicted = NULL;
@@ -254,8 +260,8 @@ int main(void)
 	if (resumed < 0)
 		goto out;
 	if (p.epochs > 0 && m.epochs >= p.epochs) {
-		printf("%s already has %u epochs (epochs: %lld): nothing to train\n", MODEL_PATH, (unsigned)m.epochs,
-		       p.epochs);
+		printf("%s already has %u epochs (epochs: %lld): nothing to train\n", MODEL_PATH,
+		       (unsigned)m.epochs, p.epochs);
 		status = 0;
 		goto out;
 	}
@@ -270,6 +276,8 @@ int main(void)
 	}
 	if (catch_stop_signals() != 0 || open_live(resumed, m.epochs) != 0)
 		goto out;
+	if (cnn_threads() > 1)
+		printf("OpenMP: %d threads\n", cnn_threads());
 	if (p.epochs == 0)
 		printf("epochs: 0: training until %g minutes have passed\n", p.max_minutes);
 	fflush(stdout);
@@ -282,6 +290,11 @@ int main(void)
 			break;
 		if (stop_signal) {
 			why = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+			break;
+		}
+		/* under `live exp run` (LIVE_STOP_SIGNALS=1) liblive catches the signals instead of us */
+		if (live_stop_requested()) {
+			why = "a stop request (SIGINT or SIGTERM, caught by live)";
 			break;
 		}
 		/* with no epoch count, start an epoch only if it should end within the limit */
@@ -300,8 +313,9 @@ int main(void)
 		double train_loss = 0;
 		for (int s = 0; s < train.n; s += batch) {
 			int n = train.n - s < batch ? train.n - s : batch;
-			train_loss += n * cnn_train_step(&m.net, trainer, train.images, train.labels, order + s, n,
-							 &sgd, &m.rng);
+			double batch_loss = cnn_train_step(&m.net, trainer, train.images, train.labels,
+							   order + s, n, &sgd, &m.rng);
+			train_loss += n * batch_loss;
 		}
 		train_loss /= train.n;
 		double t1 = now(), loss, acc;
