@@ -167,3 +167,94 @@ int tr_git_parent(tr_git *g, const char *commit, char sha_out[41])
 	git_commit_free(c);
 	return rc;
 }
+
+/*
+ * A revision as a user types it: a full or short sha, an experiment name
+ * (exp-4de2a, found under refs/exps/), a branch, a tag, HEAD, HEAD~1, ...
+ */
+int tr_git_resolve(tr_git *g, const char *rev, char sha_out[41])
+{
+	if (!rev || !*rev)
+		return live__fail(LIVE_EINVALID, "empty revision");
+	/* An experiment name: the last part of a ref under refs/exps (not exec/). */
+	if (!strchr(rev, '/') && !strchr(rev, '~') && !strchr(rev, '^')) {
+		git_reference_iterator *it;
+		if (git_reference_iterator_glob_new(&it, g->repo, "refs/exps/*") == 0) {
+			git_reference *ref;
+			int found = 0;
+			while (!found && git_reference_next(&ref, it) == 0) {
+				const char *name = git_reference_name(ref);
+				const char *last = strrchr(name, '/');
+				git_reference *resolved = NULL;
+				if (strncmp(name, "refs/exps/exec/", 15) && last && !strcmp(last + 1, rev) &&
+				    git_reference_resolve(&resolved, ref) == 0) {
+					git_oid_tostr(sha_out, 41, git_reference_target(resolved));
+					found = 1;
+					git_reference_free(resolved);
+				}
+				git_reference_free(ref);
+			}
+			git_reference_iterator_free(it);
+			if (found)
+				return 0;
+		}
+	}
+	git_object *obj = NULL, *commit = NULL;
+	int gerr = git_revparse_single(&obj, g->repo, rev);
+	if (!gerr)
+		gerr = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
+	git_object_free(obj);
+	if (gerr)
+		return live__fail(LIVE_ENOTFOUND, "unknown revision '%s'", rev);
+	git_oid_tostr(sha_out, 41, git_object_id(commit));
+	git_object_free(commit);
+	return 0;
+}
+
+int tr_git_read_blob(tr_git *g, const char *commit, const char *path, live__buf *out)
+{
+	git_commit *c;
+	int rc = lookup_commit(g, commit, &c);
+	if (rc)
+		return rc;
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	int gerr = git_commit_tree(&tree, c);
+	if (!gerr && git_tree_entry_bypath(&e, tree, path) != 0)
+		rc = live__fail(LIVE_ENOTFOUND, "%s: not in %.7s", path, commit);
+	else if (!gerr && git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		rc = live__fail(LIVE_ENOTFOUND, "%s: not a file in %.7s", path, commit);
+	else if (!gerr)
+		gerr = git_blob_lookup(&blob, g->repo, git_tree_entry_id(e));
+	if (gerr)
+		rc = fail_git(gerr, path);
+	if (!rc && blob) {
+		out->len = 0;
+		rc = live__buf_append(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	}
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	git_commit_free(c);
+	return rc;
+}
+
+int tr_git_commit_info(tr_git *g, const char *commit, long long *time_out, char parent_out[41], int *nparents)
+{
+	git_commit *c;
+	int rc = lookup_commit(g, commit, &c);
+	if (rc)
+		return rc;
+	if (time_out)
+		*time_out = (long long)git_commit_time(c);
+	if (nparents)
+		*nparents = (int)git_commit_parentcount(c);
+	if (parent_out) {
+		parent_out[0] = 0;
+		if (git_commit_parentcount(c) > 0)
+			git_oid_tostr(parent_out, 41, git_commit_parent_id(c, 0));
+	}
+	git_commit_free(c);
+	return 0;
+}

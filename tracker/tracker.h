@@ -414,6 +414,16 @@ int tr_git_same_tree(tr_git *g, const char *a, const char *b);
 /* The first parent of a commit (LIVE_ENOTFOUND for a root commit). */
 int tr_git_parent(tr_git *g, const char *commit, char sha_out[41]);
 
+/*
+ * A revision as a user types it: sha (full or short), experiment name
+ * (exp-4de2a), branch, tag, HEAD, HEAD~1. LIVE_ENOTFOUND "unknown revision 'x'".
+ */
+int tr_git_resolve(tr_git *g, const char *rev, char sha_out[41]);
+/* The bytes of `path` in `commit`'s tree (LIVE_ENOTFOUND when absent). */
+int tr_git_read_blob(tr_git *g, const char *commit, const char *path, live__buf *out);
+/* Committer time (Unix seconds), first parent ("" for a root) and parent count. Any may be NULL. */
+int tr_git_commit_info(tr_git *g, const char *commit, long long *time_out, char parent_out[41], int *nparents);
+
 /* refs/exps/<B[:2]>/<B[2:]>/<name> */
 int tr_exp_ref_name(const char *baseline, const char *name, char *buf, size_t size);
 

@@ -17,6 +17,15 @@ int cli_find_root(char *root, size_t size, int need_dvc);
 int cmd_init(int argc, char **argv);
 int cmd_stage_add(int argc, char **argv);
 int cmd_exp_run(int argc, char **argv);
+int cmd_exp_show(int argc, char **argv);
+int cmd_exp_apply(int argc, char **argv);
+int cmd_exp_branch(int argc, char **argv);
+int cmd_exp_gc(int argc, char **argv);
+int cmd_exp_list(int argc, char **argv);
+int cmd_exp_remove(int argc, char **argv);
+int cmd_metrics_show(int argc, char **argv);
+int cmd_metrics_diff(int argc, char **argv);
+int cmd_params_diff(int argc, char **argv);
 
 /* -S [file:]key=value edits, applied to the params files under root. */
 int set_params(const char *root, char **assign, int n);

@@ -62,6 +62,12 @@ static void usage(FILE *f)
 		   "  init                 create .dvc/ in a git repository\n"
 		   "  stage add            add a stage to dvc.yaml\n"
 		   "  exp run              run the pipeline; a checkpoint commit at every step\n"
+		   "  exp show             the experiments and their checkpoints, as a table\n"
+		   "  exp apply <exp>      restore a checkpoint into the workspace\n"
+		   "  exp branch <exp> <b> make a git branch from an experiment\n"
+		   "  exp gc, list, remove tidy up experiments\n"
+		   "  metrics show/diff    the metrics of revisions, and how they changed\n"
+		   "  params diff          how the params changed between revisions\n"
 		   "  version              print the version\n");
 }
 
@@ -78,10 +84,20 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "init"))
 		return cmd_init(argc - 1, argv + 1);
-	if (argc >= 3 && !strcmp(cmd, "stage") && !strcmp(argv[2], "add"))
-		return cmd_stage_add(argc - 2, argv + 2);
-	if (argc >= 3 && !strcmp(cmd, "exp") && !strcmp(argv[2], "run"))
-		return cmd_exp_run(argc - 2, argv + 2);
+	static const struct {
+		const char *group, *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "stage", "add", cmd_stage_add },     { "exp", "run", cmd_exp_run },
+		{ "exp", "show", cmd_exp_show },       { "exp", "apply", cmd_exp_apply },
+		{ "exp", "branch", cmd_exp_branch },   { "exp", "gc", cmd_exp_gc },
+		{ "exp", "list", cmd_exp_list },       { "exp", "remove", cmd_exp_remove },
+		{ "metrics", "show", cmd_metrics_show }, { "metrics", "diff", cmd_metrics_diff },
+		{ "params", "diff", cmd_params_diff },
+	};
+	for (size_t i = 0; argc >= 3 && i < sizeof(cmds) / sizeof(*cmds); i++)
+		if (!strcmp(cmd, cmds[i].group) && !strcmp(argv[2], cmds[i].name))
+			return cmds[i].fn(argc - 2, argv + 2);
 	fprintf(stderr, "ERROR: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;
