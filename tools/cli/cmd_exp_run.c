@@ -348,6 +348,26 @@ static int ref_with_tip(exp *e, const char *sha, char *ref, size_t size)
 	return found;
 }
 
+/* An experiment ref (under this baseline) whose history holds `sha`. */
+static int ref_containing(exp *e, const char *sha, char *ref, size_t size)
+{
+	char prefix[128];
+	snprintf(prefix, sizeof(prefix), "refs/exps/%.2s/%s/", e->baseline, e->baseline + 2);
+	char **names, **shas;
+	size_t n;
+	if (tr_git_refs_under(e->g, prefix, &names, &shas, &n) != 0)
+		return 0;
+	int found = 0;
+	for (size_t i = 0; i < n && !found; i++)
+		if (tr_git_descends(e->g, shas[i], sha) == 1) {
+			snprintf(ref, size, "%s", names[i]);
+			found = 1;
+		}
+	tr_strv_free(names, n);
+	tr_strv_free(shas, n);
+	return found;
+}
+
 /* Which checkpoint to continue from (SPEC 3; reference 3.1). */
 static int plan_resume(exp *e, int *resume)
 {
@@ -382,7 +402,13 @@ static int plan_resume(exp *e, int *resume)
 	int tip = ref_with_tip(e, apply, ref, sizeof(ref));
 	const char *name = tip ? strrchr(ref, '/') + 1 : NULL;
 	if (dirty) {
-		printf("Modified checkpoint experiment based on '%.7s' will be created\n", apply);
+		/* DVC names the experiment holding the checkpoint; a sha only when none does. */
+		char containing[512];
+		if (tip || ref_containing(e, apply, containing, sizeof(containing)))
+			printf("Modified checkpoint experiment based on '%s' will be created\n",
+			       strrchr(tip ? ref : containing, '/') + 1);
+		else
+			printf("Modified checkpoint experiment based on '%.7s' will be created\n", apply);
 	} else if (tip) {
 		printf("Existing checkpoint experiment '%s' will be resumed\n", name);
 		snprintf(e->ref, sizeof(e->ref), "%s", ref);
@@ -510,6 +536,22 @@ static int run_checkpoint_stage(exp *e, int resume, int *interrupted)
 	return 0;
 }
 
+/* Every params file a stage names must parse and hold its keys, before anything runs. */
+static int check_params(exp *e)
+{
+	for (size_t i = 0; i < e->p.n; i++) {
+		const tr_stage *s = &e->p.stages[i];
+		for (size_t k = 0; k < s->nparams; k++) {
+			const char *key = s->params[k].key;
+			tr_lock_params lp;
+			if (tr_params_read(e->root, s->params[k].file, &key, 1, &lp) != 0)
+				return cli_error("%s", live_errmsg());
+			tr_lock_params_clear(&lp);
+		}
+	}
+	return 0;
+}
+
 /* ---- the command ------------------------------------------------------------ */
 
 
@@ -554,12 +596,15 @@ int cmd_exp_run(int argc, char **argv)
 		cli_error("%s", live_errmsg());
 		goto out;
 	}
-	if (nsets && set_params(e.root, sets, nsets))
-		goto out;
 	if (tr_lock_load("dvc.lock", &e.lock) || tr_state_open(e.root, &e.st)) {
 		cli_error("%s", live_errmsg());
 		goto out;
 	}
+	/* A malformed params file stops the run before anything is touched; -S applies only then. */
+	if (check_params(&e))
+		goto out;
+	if (nsets && (set_params(e.root, sets, nsets) || check_params(&e)))
+		goto out;
 	for (size_t i = 0; i < e.p.n; i++) {
 		const tr_out *live;
 		if (ck_out(&e.p.stages[i], &live)) {

@@ -91,10 +91,9 @@ static int valid_stage_name(const char *s)
 	return 1;
 }
 
-int cmd_stage_add(int argc, char **argv)
+/* Fill `s` from the arguments; the caller frees it, also on failure. */
+static int parse_stage(int argc, char **argv, tr_stage *s, int *force_out)
 {
-	tr_stage s;
-	memset(&s, 0, sizeof(s));
 	int force = 0, live_cache = 1, live_summary = 1, live_html = 1, i;
 	const char *live = NULL;
 	for (i = 1; i < argc; i++) {
@@ -111,7 +110,7 @@ int cmd_stage_add(int argc, char **argv)
 			force = 1;
 			takes = 0;
 		} else if (!strcmp(a, "--always-changed")) {
-			s.always_changed = 1;
+			s->always_changed = 1;
 			takes = 0;
 		} else if (!strcmp(a, "--live-no-summary")) {
 			live_summary = 0;
@@ -122,67 +121,84 @@ int cmd_stage_add(int argc, char **argv)
 		} else if (!v) {
 			return cli_error("live stage add: %s needs a value", a);
 		} else if (!strcmp(a, "-n") || !strcmp(a, "--name")) {
-			s.name = xstrdup(v);
+			s->name = xstrdup(v);
 		} else if (!strcmp(a, "-d") || !strcmp(a, "--deps")) {
-			s.deps = grow(s.deps, s.ndeps + 1, sizeof(*s.deps));
-			s.deps[s.ndeps++] = xstrdup(v);
+			s->deps = grow(s->deps, s->ndeps + 1, sizeof(*s->deps));
+			s->deps[s->ndeps++] = xstrdup(v);
 		} else if (!strcmp(a, "-p") || !strcmp(a, "--params")) {
-			add_params(&s, v);
+			add_params(s, v);
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--outs")) {
-			add_out(&s, v, TR_OUT, 1, 0, 0);
+			add_out(s, v, TR_OUT, 1, 0, 0);
 		} else if (!strcmp(a, "-O") || !strcmp(a, "--outs-no-cache")) {
-			add_out(&s, v, TR_OUT, 0, 0, 0);
+			add_out(s, v, TR_OUT, 0, 0, 0);
 		} else if (!strcmp(a, "-c") || !strcmp(a, "--checkpoints")) {
-			add_out(&s, v, TR_OUT, 1, 1, 0);
+			add_out(s, v, TR_OUT, 1, 1, 0);
 		} else if (!strcmp(a, "--outs-persist")) {
-			add_out(&s, v, TR_OUT, 1, 0, 1);
+			add_out(s, v, TR_OUT, 1, 0, 1);
 		} else if (!strcmp(a, "--outs-persist-no-cache")) {
-			add_out(&s, v, TR_OUT, 0, 0, 1);
+			add_out(s, v, TR_OUT, 0, 0, 1);
 		} else if (!strcmp(a, "-m") || !strcmp(a, "--metrics")) {
-			add_out(&s, v, TR_METRIC, 1, 0, 0);
+			add_out(s, v, TR_METRIC, 1, 0, 0);
 		} else if (!strcmp(a, "-M") || !strcmp(a, "--metrics-no-cache")) {
-			add_out(&s, v, TR_METRIC, 0, 0, 0);
+			add_out(s, v, TR_METRIC, 0, 0, 0);
 		} else if (!strcmp(a, "--plots")) {
-			add_out(&s, v, TR_PLOT, 1, 0, 0);
+			add_out(s, v, TR_PLOT, 1, 0, 0);
 		} else if (!strcmp(a, "--plots-no-cache")) {
-			add_out(&s, v, TR_PLOT, 0, 0, 0);
+			add_out(s, v, TR_PLOT, 0, 0, 0);
 		} else if (!strcmp(a, "--live") || !strcmp(a, "--live-no-cache")) {
 			if (live)
 				return cli_error("live stage add: only one --live output per stage");
 			live = v;
 			live_cache = !strcmp(a, "--live");
 		} else if (!strcmp(a, "-w") || !strcmp(a, "--wdir")) {
-			s.wdir = xstrdup(v);
+			s->wdir = xstrdup(v);
 		} else {
 			return cli_error("live stage add: unknown option '%s'", a);
 		}
 		i += takes;
 	}
-	if (!s.name)
+	if (!s->name)
 		return cli_error("live stage add: -n/--name is required");
-	if (!valid_stage_name(s.name))
-		return cli_error("live stage add: invalid stage name '%s' (no '/', ':', '@', spaces)", s.name);
+	if (!valid_stage_name(s->name))
+		return cli_error("live stage add: invalid stage name '%s' (no '/', ':', '@', spaces)", s->name);
 	if (i >= argc)
 		return cli_error("live stage add: the stage's command is missing");
-	s.cmd = join_cmd(argc - i, argv + i);
+	s->cmd = join_cmd(argc - i, argv + i);
 	if (live) {
-		add_out(&s, live, TR_LIVE, live_cache, 0, 0);
-		s.outs[s.nouts - 1].summary = live_summary;
-		s.outs[s.nouts - 1].html = live_html;
+		add_out(s, live, TR_LIVE, live_cache, 0, 0);
+		s->outs[s->nouts - 1].summary = live_summary;
+		s->outs[s->nouts - 1].html = live_html;
 	}
 
+	*force_out = force;
+	return 0;
+}
+
+int cmd_stage_add(int argc, char **argv)
+{
+	tr_stage s;
+	memset(&s, 0, sizeof(s));
+	int force = 0;
+	if (parse_stage(argc, argv, &s, &force)) {
+		tr_stage_free(&s);
+		return 1;
+	}
 	tr_pipeline p = { 0 };
 	struct stat st;
 	int exists = stat("dvc.yaml", &st) == 0;
-	if (exists && tr_dvcyaml_load("dvc.yaml", &p) != 0)
+	if (exists && tr_dvcyaml_load("dvc.yaml", &p) != 0) {
+		tr_stage_free(&s);
 		return cli_error_live("live stage add");
+	}
 	size_t at = p.n;
 	for (size_t k = 0; k < p.n; k++)
 		if (!strcmp(p.stages[k].name, s.name))
 			at = k;
 	if (at < p.n && !force) {
 		tr_pipeline_free(&p);
-		return cli_error("Stage '%s' already exists in 'dvc.yaml'. Use '--force' to overwrite.", s.name);
+		cli_error("Stage '%s' already exists in 'dvc.yaml'. Use '--force' to overwrite.", s.name);
+		tr_stage_free(&s);
+		return 1;
 	}
 	int replaced = at < p.n;
 	if (replaced) {
