@@ -16,6 +16,7 @@
  *     dvclive.json          summary: {"step": k, "loss": ..., "acc": ...}
  *     dvclive/loss.tsv      history: timestamp<TAB>step<TAB>loss, one row per log
  *     dvclive/acc.tsv
+ *     dvclive.html          report: summary, params, one chart per metric, divergence
  *
  * Conventions (every declaration below follows them):
  *  - Calls that can fail return int: 0 on success or a negative LIVE_E* code.
@@ -30,7 +31,12 @@
  *    are independent. live_errmsg() is per thread.
  *
  * Warnings: the only text the library prints (one line each, on stderr, prefixed
- * "live: ") is a params value of the wrong type falling back to its default.
+ * "live: ") is a params value of the wrong type falling back to its default,
+ * and a watched metric found diverging (once per metric and run, see
+ * live_run_set_direction()):
+ *
+ *     live: val/loss is diverging since step 31 (best 0.214 at step 20)
+ *     live: train/loss is diverging since step 12 (nan; best 0.93 at step 11)
  */
 #ifndef LIVE_H
 #define LIVE_H
@@ -123,7 +129,7 @@ typedef struct live_options {
 	const char *dir;         /**< output directory; NULL = $DVCLIVE_PATH or "dvclive" */
 	int resume;              /**< LIVE_ON: continue the existing run; default: fresh start */
 	int summary;             /**< LIVE_OFF: write no summary JSON; default on */
-	int html;                /**< LIVE_OFF: no HTML report; default on */
+	int html;                /**< LIVE_OFF: no HTML report; default on (see live_run_open) */
 	int layout;              /**< LIVE_LAYOUT_* */
 	int summary_interval_ms; /**< rewrite the summary at most this often in fast loops:
 	                              0 = default (100 ms), LIVE_EVERY_STEP = every step */
@@ -151,6 +157,19 @@ typedef struct live_run live_run;
  * files. A resume continues at the step after the last one on disk, taken from
  * the summary and from the last complete row of each TSV (a torn last row left
  * by a crash is cut off).
+ *
+ * The report (html on, the default; off with options.html = LIVE_OFF or
+ * DVCLIVE_HTML=0) is one self-contained HTML file, <dir>.html in the classic
+ * layout and <dir>/report.html in v3: no script, no external URL, readable
+ * from file:// offline, in light and dark mode. It holds the summary, the
+ * params the program read through live_param_*, one chart per metric with
+ * history (downsampled in memory to at most 2 points per 256 buckets, extremes
+ * and the last value exact, non-finite values marked) and the divergence
+ * section. It is rewritten atomically at most once a second during the run
+ * (refreshing itself in the browser every 5 s), at every checkpoint, at
+ * live_run_sync() and at close (then without the refresh). On resume the
+ * charts and the divergence watches are rebuilt from the history files, read
+ * once at open.
  *
  * On a process whose rank ($RANK, $OMPI_COMM_WORLD_RANK, $PMI_RANK,
  * $SLURM_PROCID) is not 0 the run is inert: every call succeeds and nothing is
@@ -214,7 +233,7 @@ LIVE_EXTERN int live_run_set_step(live_run *run, long long step);
 /** The current step (0 for a new run); -1 for NULL. */
 LIVE_EXTERN long long live_run_get_step(const live_run *run);
 
-/** Write pending rows and the exact summary now, without ending the step. */
+/** Write pending rows, the exact summary and the report now, without ending the step. */
 LIVE_EXTERN int live_run_sync(live_run *run);
 
 /** The run's output directory as resolved (options, environment). Owned by the run. */
@@ -239,6 +258,77 @@ LIVE_EXTERN int live_run_checkpoint(live_run *run);
  * NULL is accepted.
  */
 LIVE_EXTERN int live_run_close(live_run *run);
+
+/* ------------------------------------------------------------------------ */
+/* Divergence (SPEC 5): a watched metric that turns bad is reported once.    */
+
+/** How a metric is watched; see live_run_set_direction(). */
+enum {
+	LIVE_DIRECTION_AUTO = 0, /**< by name (the default) */
+	LIVE_MINIMIZE = 1,       /**< lower is better (a loss) */
+	LIVE_MAXIMIZE = 2,       /**< higher is better (an accuracy) */
+	LIVE_UNWATCHED = 3       /**< never reported as diverging */
+};
+
+/**
+ * Set how metric `name` is watched (it may be called before the first log).
+ * By default (LIVE_DIRECTION_AUTO) the last part of the name decides, ignoring
+ * case: containing "loss" or "error" it is minimised; else containing "acc",
+ * "auc", "f1", "precision" or "recall" it is maximised; any other metric is
+ * not watched.
+ *
+ * The rule, applied to each value logged with history, as the step's rows are
+ * written (live_run_next_step, sync, close), in O(1) per value:
+ *  - a non-finite value (nan, inf, -inf) is a divergence at its step;
+ *  - otherwise values are smoothed (the median of the last three, then an
+ *    exponential moving average with weight 0.3 for the newest) and the
+ *    metric diverges when `patience` consecutive smoothed values (default
+ *    10, see live_run_set_patience) are worse than the best smoothed value
+ *    so far by more than a tolerance: the largest of 10% of that best,
+ *    5 x the metric's noise (a moving average, weight 0.05, of
+ *    |x - 2 x' + x''| / sqrt(3) over consecutive values x'', x', x: about
+ *    the standard deviation of white noise, and not raised by a steady
+ *    trend), and 1e-12. It diverged "since" the first step of that stretch.
+ * The "best" reported is the best value as logged, and its step (the
+ * checkpoint to go back to).
+ *
+ * A divergence is recorded once per metric and stays: one warning line on
+ * stderr (see "Warnings" above), a "divergence" entry in the summary,
+ *     "divergence": {"val/loss": {"since": 31, "best_step": 20, "best": 0.214, "reason": "worse"}}
+ * ("reason" is "worse", "nan", "inf" or "-inf"; "best_step" and "best" are
+ * left out when no finite value came before), and a section with a marked
+ * chart in the report. The report also notes, without a warning, a watched
+ * metric that has converged: its smoothed value improved by no more than 1%
+ * over the last tenth of its values (and at least 5 x patience values).
+ *
+ * A resumed run reads the entries of its summary back and replays the history
+ * files through the rule, so the best value survives a restart. Changing a
+ * metric's direction (or unwatching it) starts its watch over and forgets its
+ * divergence.
+ *
+ * Errors: LIVE_EINVALID (bad name or direction), LIVE_ECLOSED, LIVE_ENOMEM.
+ * Thread rules as for every live_run call.
+ */
+LIVE_EXTERN int live_run_set_direction(live_run *run, const char *name, int direction);
+
+/**
+ * Patience of metric `name`: consecutive clearly-worse values before it is
+ * called diverging (1 to 1000000; default 10). A NULL `name` sets the run's
+ * default for every metric without a patience of its own. It counts values
+ * logged, which are steps for a metric logged once per step. Errors:
+ * LIVE_EINVALID (bad name or patience), LIVE_ECLOSED, LIVE_ENOMEM.
+ */
+LIVE_EXTERN int live_run_set_patience(live_run *run, const char *name, int patience);
+
+/**
+ * Whether metric `name` (NULL: any metric) is diverging: 1, filling the
+ * non-NULL outputs with the step the divergence began, the best step (-1
+ * when none) and the best value (NaN when none); for a NULL name, the metric
+ * whose divergence began first. 0 when it is not, or was never logged.
+ * Errors: LIVE_EINVALID (NULL run, bad name), LIVE_ECLOSED.
+ */
+LIVE_EXTERN int live_run_get_divergence(const live_run *run, const char *name, long long *since,
+					long long *best_step, double *best);
 
 /* ------------------------------------------------------------------------ */
 /* The process-wide default run: dvclive's calls, one-line wrappers over a   */
@@ -268,6 +358,12 @@ LIVE_EXTERN long long live_get_step(void);
 LIVE_EXTERN int live_sync(void);
 /** live_run_checkpoint() on the default run. */
 LIVE_EXTERN int live_checkpoint(void);
+/** live_run_set_direction() on the default run. */
+LIVE_EXTERN int live_set_direction(const char *name, int direction);
+/** live_run_set_patience() on the default run. */
+LIVE_EXTERN int live_set_patience(const char *name, int patience);
+/** live_run_get_divergence() on the default run. */
+LIVE_EXTERN int live_get_divergence(const char *name, long long *since, long long *best_step, double *best);
 
 /**
  * 1 when the user asked the run to stop (Ctrl+C or SIGTERM under `live exp

@@ -22,6 +22,8 @@ int live__buf_reserve(live__buf *b, size_t extra)
 
 int live__buf_append(live__buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0; /* also spares memcpy a NULL buffer */
 	int rc = live__buf_reserve(b, n);
 	if (rc)
 		return rc;

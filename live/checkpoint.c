@@ -165,8 +165,13 @@ static int signal_fast(long long step)
 		len++;
 	}
 	reply[len] = 0;
-	if (!strncmp(reply, "ok", 2))
+	if (!strncmp(reply, "ok", 2)) {
+		/* The runner was interrupted: a signal that came before our handler was set is not lost. */
+		if (len >= 5 && !strcmp(reply + len - 5, " stop") && truthy(getenv("LIVE_STOP_SIGNALS")) &&
+		    !stop_signal)
+			stop_signal = SIGINT;
 		return 0;
+	}
 	if (!strncmp(reply, "error ", 6))
 		return live__fail(LIVE_ECHECKPOINT, "checkpoint: %s", reply + 6);
 	return fail_broken("checkpoint: unexpected reply from the runner: '%.200s'", reply);

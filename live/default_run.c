@@ -146,3 +146,21 @@ int live_close(void)
 	def = NULL;
 	return leave(rc);
 }
+
+int live_set_direction(const char *name, int direction)
+{
+	int rc = enter();
+	return rc ? rc : leave(live_run_set_direction(def, name, direction));
+}
+
+int live_set_patience(const char *name, int patience)
+{
+	int rc = enter();
+	return rc ? rc : leave(live_run_set_patience(def, name, patience));
+}
+
+int live_get_divergence(const char *name, long long *since, long long *best_step, double *best)
+{
+	int rc = enter();
+	return rc ? rc : leave(live_run_get_divergence(def, name, since, best_step, best));
+}

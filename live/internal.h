@@ -68,4 +68,13 @@ void live__buf_free(live__buf *b);
 int live__write_atomic(int dirfd, const char *name, const char *tmp, const char *show, const char *data,
 		       size_t len);
 
+/* ---- params.c ----------------------------------------------------------- */
+
+/**
+ * Call `fn` with every params key the program read successfully and its text
+ * as in the file, in first-read order, under the params lock; stops at the
+ * first non-zero return, which it returns.
+ */
+int live__params_each(int (*fn)(void *ctx, const char *key, const char *value), void *ctx);
+
 #endif /* LIVE_INTERNAL_H */

@@ -10,6 +10,10 @@
  * Where DVC leaves room, this file decides:
  *  - A null value ("~", "null", or nothing after the colon) counts as a
  *    missing key: what a trainer writing `lr:` means is "use my default".
+ *
+ * Every key read successfully is remembered, with its node, in first-read
+ * order, so that the report can show the params the program actually used
+ * (not every key of a params.yaml shared by several stages).
  */
 #include <limits.h>
 #include <pthread.h>
@@ -21,6 +25,14 @@
 #include "internal.h"
 #include "yaml_tree.h"
 
+/* Keys remembered for the report; a program reading more has its first ones shown. */
+#define READS_MAX 1000
+
+struct read {
+	char *key;
+	const struct pnode *node;
+};
+
 static struct {
 	int loaded; /* 0 until a read was tried */
 	int rc;     /* the outcome of that read */
@@ -28,6 +40,8 @@ static struct {
 	char *errmsg; /* the message of a failed read, replayed on every lookup */
 	const struct pnode *root;
 	struct pnode *nodes;
+	struct read *reads; /* keys read successfully, first-read order */
+	size_t nreads, capreads;
 } cache;
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -47,6 +61,9 @@ static int type_error(const char *key, const char *expected, const struct pnode 
 
 static void drop_locked(void)
 {
+	for (size_t i = 0; i < cache.nreads; i++)
+		free(cache.reads[i].key);
+	free(cache.reads);
 	live__yaml_free(cache.nodes);
 	free(cache.path);
 	free(cache.errmsg);
@@ -81,6 +98,39 @@ static int ensure_loaded_locked(void)
 		return live__fail(cache.rc, "%s",
 				  cache.errmsg ? cache.errmsg : live_strerror(cache.rc));
 	return 0;
+}
+
+/* Remember a key read for the report; a failure to remember is not the reader's error. */
+static void remember_locked(const char *key, const struct pnode *n)
+{
+	for (size_t i = 0; i < cache.nreads; i++)
+		if (!strcmp(cache.reads[i].key, key))
+			return;
+	if (cache.nreads == READS_MAX)
+		return;
+	if (cache.nreads == cache.capreads) {
+		size_t cap = cache.capreads ? cache.capreads * 2 : 16;
+		struct read *r = realloc(cache.reads, cap * sizeof(*r));
+		if (!r)
+			return;
+		cache.reads = r;
+		cache.capreads = cap;
+	}
+	char *copy = strdup(key);
+	if (!copy)
+		return;
+	cache.reads[cache.nreads].key = copy;
+	cache.reads[cache.nreads++].node = n;
+}
+
+int live__params_each(int (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+{
+	int rc = 0;
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; i < cache.nreads && !rc; i++)
+		rc = fn(ctx, cache.reads[i].key, cache.reads[i].node->text);
+	pthread_mutex_unlock(&cache_lock);
+	return rc;
 }
 
 static const struct pnode *map_get(const struct pnode *map, const char *key, size_t len)
@@ -160,6 +210,7 @@ static int get_double_locked(const char *key, double *out)
 	if (n->kind != PK_SCALAR || n->num == PN_NONE)
 		return type_error(key, "a number", n);
 	*out = n->d;
+	remember_locked(key, n);
 	return 0;
 }
 
@@ -181,6 +232,7 @@ static int get_int_locked(const char *key, long long *out)
 	if (n->kind != PK_SCALAR || n->num != PN_INT)
 		return type_error(key, "an integer", n);
 	*out = n->i;
+	remember_locked(key, n);
 	return 0;
 }
 
@@ -194,6 +246,7 @@ static int get_string_locked(const char *key, const char **out)
 	if (n->kind != PK_SCALAR)
 		return type_error(key, "a string", n);
 	*out = n->text;
+	remember_locked(key, n);
 	return 0;
 }
 

@@ -4,10 +4,16 @@
  * The step to continue from is one past the newest step on disk, taken both
  * from the summary and from the last complete row of every TSV: the summary is
  * rate-limited and may be one interval behind the histories after a crash.
- * Only the tail of each TSV is read, so resuming costs the same after a
- * million steps as after ten. A torn last row (a writer killed mid-write) is
- * cut off; anything else malformed stops the resume with file and line, and
- * then nothing on disk has been changed.
+ * Checking a TSV reads only its tail. A torn last row (a writer killed
+ * mid-write) is cut off; anything else malformed stops the resume with file
+ * and line, and then nothing on disk has been changed.
+ *
+ * The report's charts and the divergence watches live in memory, so a resume
+ * rebuilds them: every complete row of a history is replayed through them,
+ * once, here at open (never per step), when the report is on or the metric
+ * is watched; that is the only part of resuming that grows with the run. The
+ * divergences already found are read back from the summary's "divergence"
+ * entry, so none is reported twice and none set through the API is lost.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -25,6 +31,7 @@
 
 #define SUMMARY_MAX (64u << 20)
 #define TAIL 4096
+#define REPLAY_BUF (64 * 1024)
 
 /* A TSV whose torn last row must be cut once every file has been checked. */
 typedef struct cut {
@@ -85,8 +92,7 @@ static void line_col(const char *text, size_t pos, int *line, int *col)
 	}
 }
 
-/* Text of a value as printed by this library or dvclive; 0 or -1. */
-static int parse_value(const char *s, size_t n, live__value *v)
+int live__parse_value(const char *s, size_t n, live__value *v)
 {
 	char buf[64];
 	if (n == 0 || n >= sizeof(buf))
@@ -119,34 +125,90 @@ static int parse_value(const char *s, size_t n, live__value *v)
 	return 0;
 }
 
-static int set_from_summary(live_run *r, const char *name, const cJSON *item)
+/* A summary value: a number, or "nan", "inf", "-inf"; 0 or -1. */
+static int json_value(const cJSON *item, live__value *v)
 {
-	live__value v;
 	if (cJSON_IsNumber(item)) {
 		double d = item->valuedouble;
 		/* cJSON keeps no int/float distinction; integral values read back as ints. */
 		if (d == (double)(long long)d && d > -9007199254740992.0 && d < 9007199254740992.0) {
-			v.kind = LIVE__INT;
-			v.u.i = (long long)d;
+			v->kind = LIVE__INT;
+			v->u.i = (long long)d;
 		} else {
-			v.kind = LIVE__DOUBLE;
-			v.u.d = d;
+			v->kind = LIVE__DOUBLE;
+			v->u.d = d;
 		}
-	} else if (cJSON_IsString(item) &&
-		   parse_value(item->valuestring, strlen(item->valuestring), &v) == 0 &&
-		   v.kind == LIVE__DOUBLE && (v.u.d != v.u.d || v.u.d - v.u.d != 0)) {
-		/* "nan", "inf", "-inf" */
-	} else {
-		return live__fail(LIVE_EPARSE, "%s: key '%s': expected a number (or \"nan\", \"inf\", \"-inf\")",
-				  r->sumshow, name);
+		return 0;
 	}
+	if (cJSON_IsString(item) && live__parse_value(item->valuestring, strlen(item->valuestring), v) == 0 &&
+	    v->kind == LIVE__DOUBLE && (v->u.d != v->u.d || v->u.d - v->u.d != 0))
+		return 0; /* "nan", "inf", "-inf" */
+	return -1;
+}
+
+/* A summary member that must be an integer >= 0. */
+static int json_step(const cJSON *item, long long *out)
+{
+	double d = cJSON_IsNumber(item) ? item->valuedouble : -1;
+	if (d < 0 || d != (double)(long long)d)
+		return -1;
+	*out = (long long)d;
+	return 0;
+}
+
+static int summary_metric(live_run *r, const char *name)
+{
 	long idx = live__metric_get(r, name);
 	if (idx < 0) {
 		char why[512];
 		snprintf(why, sizeof(why), "%s", live_errmsg());
 		return live__fail(LIVE_EPARSE, "%s: %s", r->sumshow, why);
 	}
+	return (int)idx;
+}
+
+static int set_from_summary(live_run *r, const char *name, const cJSON *item)
+{
+	live__value v;
+	if (json_value(item, &v) != 0)
+		return live__fail(LIVE_EPARSE, "%s: key '%s': expected a number (or \"nan\", \"inf\", \"-inf\")",
+				  r->sumshow, name);
+	long idx = summary_metric(r, name);
+	if (idx < 0)
+		return (int)idx;
 	r->metrics[idx].last = v;
+	return 0;
+}
+
+/* One entry of "divergence": {"since": s, "best_step": b, "best": v, "reason": "worse"}. */
+static int load_divergence(live_run *r, const cJSON *e)
+{
+	static const char *const reasons[] = { "worse", "nan", "inf", "-inf" };
+	static const int codes[] = { LIVE__DIV_WORSE, LIVE__DIV_NAN, LIVE__DIV_PINF, LIVE__DIV_NINF };
+	const cJSON *since = cJSON_GetObjectItemCaseSensitive(e, "since");
+	const cJSON *best_step = cJSON_GetObjectItemCaseSensitive(e, "best_step");
+	const cJSON *best = cJSON_GetObjectItemCaseSensitive(e, "best");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(e, "reason");
+	live__watch w = { 0 };
+	w.best_step = -1;
+	w.at = -1;
+	w.diverged = reason ? 0 : LIVE__DIV_WORSE;
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(*reasons) && cJSON_IsString(reason); i++)
+		if (!strcmp(reason->valuestring, reasons[i]))
+			w.diverged = codes[i];
+	if (!cJSON_IsObject(e) || json_step(since, &w.since) != 0 || !w.diverged || !best != !best_step ||
+	    (best && (json_step(best_step, &w.best_step) != 0 || json_value(best, &w.best_v) != 0)))
+		return live__fail(LIVE_EPARSE,
+				  "%s: key 'divergence' / '%s': expected {\"since\": <step>, \"best_step\": <step>, "
+				  "\"best\": <number>, \"reason\": \"worse\", \"nan\", \"inf\" or \"-inf\"}",
+				  r->sumshow, e->string);
+	long idx = summary_metric(r, e->string);
+	if (idx < 0)
+		return (int)idx;
+	live__watch *mine = &r->metrics[idx].watch;
+	w.direction = mine->direction;
+	w.patience = mine->patience;
+	*mine = w;
 	return 0;
 }
 
@@ -193,6 +255,11 @@ static int load_summary(live_run *r, long long *step)
 		}
 		if (!rc)
 			rc = walk_summary(r, root, "");
+		const cJSON *div = cJSON_GetObjectItemCaseSensitive(root, "divergence");
+		if (!rc && div && !cJSON_IsObject(div))
+			rc = live__fail(LIVE_EPARSE, "%s: key 'divergence': expected an object", r->sumshow);
+		for (const cJSON *e = div ? div->child : NULL; e && !rc; e = e->next)
+			rc = load_divergence(r, e);
 	}
 	cJSON_Delete(root);
 	free(text);
@@ -252,6 +319,84 @@ static int add_cut(scan *s, const char *name, off_t size)
 		return live__fail(LIVE_ENOMEM, "out of memory");
 	s->cuts[s->ncuts++].size = size;
 	return 0;
+}
+
+/* Split a row (NUL-terminated, no newline) into step and value; 0 or -1. */
+static int parse_row(char *row, int ts, long long *step, live__value *v)
+{
+	char *fields[3];
+	int nf = 0;
+	fields[nf++] = row;
+	for (char *p = row; *p && nf < 3; p++)
+		if (*p == '\t') {
+			*p = 0;
+			fields[nf++] = p + 1;
+		}
+	if (nf != (ts ? 3 : 2))
+		return -1;
+	char *stepf = fields[ts ? 1 : 0];
+	char *valf = fields[ts ? 2 : 1];
+	char *e;
+	errno = 0;
+	*step = strtoll(stepf, &e, 10);
+	if (errno || *e || e == stepf || *step < 0 || live__parse_value(valf, strlen(valf), v) != 0)
+		return -1;
+	return 0;
+}
+
+static const char *row_format(int ts)
+{
+	return ts ? "expected <timestamp> <step> <value> separated by tabs" : "expected <step> <value> separated by tabs";
+}
+
+/*
+ * Feed every complete row of a history, bytes [body, end), to the metric's
+ * series and watch (quietly: a divergence found again was reported by the run
+ * that logged it).
+ */
+static int replay_tsv(live_run *r, long idx, int fd, off_t body, off_t end, int ts, const char *show)
+{
+	live__metric *m = &r->metrics[idx];
+	int rc = r->cfg.html ? live__series_init(&m->series) : 0;
+	if (rc || (!r->cfg.html && !m->watch.direction) || body >= end)
+		return rc;
+	char *buf = malloc(REPLAY_BUF + 1);
+	if (!buf)
+		return live__fail(LIVE_ENOMEM, "out of memory");
+	size_t have = 0;
+	int line = 2;
+	for (off_t at = body; at < end && !rc;) {
+		size_t want = REPLAY_BUF - have;
+		if ((off_t)want > end - at)
+			want = (size_t)(end - at);
+		ssize_t n = pread(fd, buf + have, want, at);
+		if (n <= 0) {
+			rc = live__fail_errno(LIVE_EIO, n < 0 ? errno : EIO, "%s: read", show);
+			break;
+		}
+		at += n;
+		have += (size_t)n;
+		char *row = buf, *nl;
+		while (!rc && (nl = memchr(row, '\n', have - (size_t)(row - buf)))) {
+			*nl = 0;
+			if (nl > row && nl[-1] == '\r')
+				nl[-1] = 0;
+			long long step;
+			live__value v;
+			if (parse_row(row, ts, &step, &v) != 0)
+				rc = live__fail(LIVE_EPARSE, "%s:%d: %s", show, line, row_format(ts));
+			else
+				live__observe(r, (uint32_t)idx, step, &v, 1);
+			line++;
+			row = nl + 1;
+		}
+		have -= (size_t)(row - buf);
+		memmove(buf, row, have);
+		if (!rc && have == REPLAY_BUF)
+			rc = live__fail(LIVE_EPARSE, "%s:%d: row longer than 64 KiB", show, line);
+	}
+	free(buf);
+	return rc;
 }
 
 /* Check one TSV's header, read its last complete row. */
@@ -325,30 +470,14 @@ static int scan_tsv(scan *s, int fd, const char *name, const char *show)
 		rowlen--;
 	row[rowlen] = 0;
 
-	char *fields[3];
-	int nf = 0;
-	fields[nf++] = row;
-	for (char *p = row; *p && nf < 3; p++)
-		if (*p == '\t') {
-			*p = 0;
-			fields[nf++] = p + 1;
-		}
-	const char *what = ts ? "expected <timestamp> <step> <value> separated by tabs"
-			      : "expected <step> <value> separated by tabs";
-	if (nf != (ts ? 3 : 2))
-		return tsv_error(show, fd, from + start, what);
-	char *stepf = fields[ts ? 1 : 0];
-	char *valf = fields[ts ? 2 : 1];
-	char *e;
-	errno = 0;
-	long long step = strtoll(stepf, &e, 10);
+	long long step;
 	live__value v;
-	if (errno || *e || e == stepf || step < 0 || parse_value(valf, strlen(valf), &v) != 0)
-		return tsv_error(show, fd, from + start, what);
+	if (parse_row(row, ts, &step, &v) != 0)
+		return tsv_error(show, fd, from + start, row_format(ts));
 	if (step > s->max_step)
 		s->max_step = step;
 	r->metrics[idx].last = v;
-	return 0;
+	return replay_tsv(r, idx, fd, body, from + end, ts, show);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -62,19 +62,33 @@ static int grow_metrics(live_run *r)
 	return 0;
 }
 
+static long find(const live_run *r, const char *name, size_t len, uint32_t h)
+{
+	if (r->nslots) {
+		for (size_t s = h & (r->nslots - 1); r->slots[s]; s = (s + 1) & (r->nslots - 1)) {
+			const live__metric *m = &r->metrics[r->slots[s] - 1];
+			if (m->hash == h && m->name_len == len && !memcmp(m->name, name, len))
+				return (long)(r->slots[s] - 1);
+		}
+	}
+	return -1;
+}
+
+long live__metric_find(const live_run *r, const char *name)
+{
+	size_t len = strlen(name);
+	return find(r, name, len, live__name_hash(name, len));
+}
+
 long live__metric_get(live_run *r, const char *name)
 {
 	if (!name)
 		return live__fail(LIVE_EINVALID, "metric name is NULL");
 	size_t len = strlen(name);
 	uint32_t h = live__name_hash(name, len);
-	if (r->nslots) {
-		for (size_t s = h & (r->nslots - 1); r->slots[s]; s = (s + 1) & (r->nslots - 1)) {
-			live__metric *m = &r->metrics[r->slots[s] - 1];
-			if (m->hash == h && m->name_len == len && !memcmp(m->name, name, len))
-				return (long)(r->slots[s] - 1);
-		}
-	}
+	long found = find(r, name, len, h);
+	if (found >= 0)
+		return found;
 
 	/* First sight of this name: check it, then register it. */
 	int rc = live__name_check(name, NULL);
@@ -94,10 +108,13 @@ long live__metric_get(live_run *r, const char *name)
 	m->name_len = len;
 	m->hash = h;
 	m->ts_col = r->cfg.layout == LIVE_LAYOUT_CLASSIC || r->cfg.timestamp;
+	m->watch.direction = live__watch_auto(m->name);
+	m->watch.best_step = -1;
 	if ((rc = live__summary_insert(r, (uint32_t)r->nmetrics))) {
 		free(m->name);
 		return rc;
 	}
+	r->sumbound += live__watch_bound(len);
 	size_t s = h & (r->nslots - 1);
 	while (r->slots[s])
 		s = (s + 1) & (r->nslots - 1);
@@ -162,7 +179,11 @@ static int open_files(live_run *r)
 			r->sumtmp = concat(base, ".json.tmp");
 			r->sumshow = concat(dir, ".json");
 			r->histshow = concat(dir, "/");
-			if (!r->sumname || !r->sumtmp || !r->sumshow || !r->histshow)
+			r->repname = concat(base, ".html");
+			r->reptmp = concat(base, ".html.tmp");
+			r->repshow = concat(dir, ".html");
+			if (!r->sumname || !r->sumtmp || !r->sumshow || !r->histshow || !r->repname ||
+			    !r->reptmp || !r->repshow)
 				rc = live__fail(LIVE_ENOMEM, "out of memory");
 		}
 		free(parent);
@@ -175,15 +196,21 @@ static int open_files(live_run *r)
 		r->sumtmp = strdup("metrics.json.tmp");
 		r->sumshow = concat(dir, "/metrics.json");
 		r->histshow = concat(dir, "/plots/metrics/");
+		r->repname = strdup("report.html");
+		r->reptmp = strdup("report.html.tmp");
+		r->repshow = concat(dir, "/report.html");
 		if (r->sumdirfd < 0)
 			rc = live__fail_errno(LIVE_EIO, errno, "dup");
-		else if (!r->sumname || !r->sumtmp || !r->sumshow || !r->histshow)
+		else if (!r->sumname || !r->sumtmp || !r->sumshow || !r->histshow || !r->repname || !r->reptmp ||
+			 !r->repshow)
 			rc = live__fail(LIVE_ENOMEM, "out of memory");
 	}
 	if (rc)
 		return rc;
-	/* A temp summary left by a killed writer is garbage by definition. */
-	return live__unlink_if(r->sumdirfd, r->sumtmp, r->sumshow);
+	/* Temp files left by a killed writer are garbage by definition. */
+	if ((rc = live__unlink_if(r->sumdirfd, r->sumtmp, r->sumshow)))
+		return rc;
+	return live__unlink_if(live__report_dirfd(r), r->reptmp, r->repshow);
 }
 
 /* A fresh start removes only what this library writes (SPEC 2). */
@@ -199,20 +226,11 @@ static int clean_previous(live_run *r)
 			if (rc)
 				return rc;
 		}
-		if ((rc = live__unlink_if(r->dirfd, "report.html", "report.html")))
-			return rc;
-	} else {
-		if ((rc = live__remove_tsvs(r->histfd, r->histshow)))
-			return rc;
-		char *report = concat(r->sumname, "");
-		if (!report)
-			return live__fail(LIVE_ENOMEM, "out of memory");
-		strcpy(report + strlen(report) - 4, "html");
-		rc = live__unlink_if(r->sumdirfd, report, report);
-		free(report);
-		if (rc)
-			return rc;
+	} else if ((rc = live__remove_tsvs(r->histfd, r->histshow))) {
+		return rc;
 	}
+	if ((rc = live__unlink_if(live__report_dirfd(r), r->repname, r->repshow)))
+		return rc;
 	return live__unlink_if(r->sumdirfd, r->sumname, r->sumshow);
 }
 
@@ -222,6 +240,7 @@ static void run_free(live_run *r)
 		live__hist_close(r, &r->metrics[i]);
 		free(r->metrics[i].name);
 		live__buf_free(&r->metrics[i].out);
+		live__series_free(&r->metrics[i].series);
 	}
 	free(r->metrics);
 	free(r->slots);
@@ -239,6 +258,10 @@ static void run_free(live_run *r)
 	free(r->sumtmp);
 	free(r->sumshow);
 	free(r->histshow);
+	free(r->repname);
+	free(r->reptmp);
+	free(r->repshow);
+	live__buf_free(&r->repbuf);
 	live__config_free(&r->cfg);
 	free(r);
 }
@@ -256,6 +279,10 @@ int live__run_open(live_run **out, const live_options *opts, int force_resume)
 	int rc = live__config_resolve(opts, &r->cfg);
 	if (!rc && force_resume)
 		r->cfg.resume = 1;
+	/* Set up the checkpoint channel (and the runner's stop signals) now,
+	 * not at the first step: a Ctrl+C in the first epoch must not kill. */
+	if (!rc)
+		live__ckpt_enabled();
 	if (!rc && !r->cfg.inert) {
 		rc = open_files(r);
 		if (!rc)
@@ -294,6 +321,8 @@ static int log_value(live_run *r, const char *name, live__value v, unsigned flag
 			int rc = live__hist_dir(r, 1);
 			if (!rc)
 				rc = live__hist_open(r, m);
+			if (!rc && r->cfg.html)
+				rc = live__series_init(&m->series);
 			if (rc)
 				return rc;
 			m->created = 1;
@@ -374,18 +403,23 @@ int live_run_next_step(live_run *r)
 		r->step++;
 		return 0;
 	}
+	live__report_observe(r);
 	rc = live__hist_flush(r);
 	r->step_touched = 1; /* the step being ended has data, even if nothing was logged */
 	r->step_known = 1;
 	r->summary_dirty = 1;
-	/* A summary naming rows that did not reach the histories would be ahead of them. */
+	/* A summary or report naming rows that did not reach the histories would be ahead of them. */
 	int checkpoint = live__ckpt_enabled();
+	int clocked = !checkpoint && (r->cfg.html || (r->cfg.summary && r->cfg.interval_ms >= 0));
+	long long now = clocked ? live__mono_ns() : 0;
 	if (r->cfg.summary && !rc) {
-		long long now = r->cfg.interval_ms < 0 || checkpoint ? 0 : live__mono_ns();
 		if (checkpoint || r->cfg.interval_ms < 0 || r->summary_ns == 0 ||
 		    now - r->summary_ns >= r->cfg.interval_ms * 1000000LL)
 			rc = write_summary(r);
 	}
+	/* Before a checkpoint, so that the snapshot holds a current report. */
+	if (r->cfg.html && !rc)
+		rc = live__report_step(r, now, checkpoint);
 	/* A checkpoint always sees the exact summary and every row of the step. */
 	if (!rc && checkpoint)
 		rc = live__ckpt_signal(r->step);
@@ -436,9 +470,12 @@ int live_run_sync(live_run *r)
 	int rc = check_open(r, "live_run_sync");
 	if (rc || r->cfg.inert)
 		return rc;
+	live__report_observe(r);
 	rc = live__hist_flush(r);
 	if (!rc && r->summary_dirty)
 		rc = write_summary(r);
+	if (!rc && r->cfg.html)
+		rc = live__report_write(r);
 	return rc;
 }
 
@@ -446,6 +483,7 @@ int live_run_close(live_run *r)
 {
 	if (!r)
 		return 0;
+	r->closing = 1; /* the final report stops refreshing itself */
 	int rc = r->closed ? 0 : live_run_sync(r);
 	run_free(r);
 	return rc;

@@ -22,6 +22,63 @@ typedef struct live__value {
 	} u;
 } live__value;
 
+/* ---- series.c: a metric's values, downsampled for the report's charts ---- */
+
+/** Buckets per series: a chart draws at most two points per bucket, plus the last value. */
+#define LIVE__BUCKETS 256
+
+enum { LIVE__BAD_NAN = 1, LIVE__BAD_PINF = 2, LIVE__BAD_NINF = 4 };
+
+/** A run of consecutive values: their finite extremes and where the non-finite ones were. */
+typedef struct live__bucket {
+	double min, max;             /* finite values only */
+	long long min_step, max_step;
+	long long first_step, last_step;
+	long long bad_step;          /* the first non-finite value's step */
+	uint32_t count, finite;      /* values, and finite values, in the bucket */
+	unsigned bad;                /* LIVE__BAD_* seen in the bucket */
+} live__bucket;
+
+/**
+ * The values of one metric in at most LIVE__BUCKETS buckets of `width`
+ * consecutive values each. When every bucket is full, neighbours merge
+ * pairwise and the width doubles, so adding a value is O(1) amortised and
+ * allocates nothing; extremes survive every merge, and the last value is kept
+ * exactly.
+ */
+typedef struct live__series {
+	live__bucket *b;     /* LIVE__BUCKETS, allocated by live__series_init */
+	uint32_t nb;         /* buckets in use */
+	uint64_t width;      /* values per bucket (a power of two) */
+	uint64_t n;          /* values added */
+	long long last_step;
+	double last;
+	int is_int;          /* every value came from an integer call */
+} live__series;
+
+/* ---- watch.c: divergence and convergence of one metric (SPEC 5) ---- */
+
+enum { LIVE__DIV_NONE = 0, LIVE__DIV_WORSE, LIVE__DIV_NAN, LIVE__DIV_PINF, LIVE__DIV_NINF };
+
+typedef struct live__watch {
+	int direction;        /* LIVE_MINIMIZE, LIVE_MAXIMIZE, or 0: not watched */
+	int patience;         /* values; 0 = the run's default */
+	long long n;          /* finite values seen */
+	double best;          /* best value, oriented (lower is better) */
+	live__value best_v;   /* the same as logged, for display */
+	long long best_step;
+	double ema, ema_best; /* smoothed (median of 3, then moving average), and its best */
+	double noise;         /* smoothed |x - 2 x' + x''| / sqrt(3) */
+	double prev, prev2;   /* the two values before */
+	long long streak;     /* consecutive values with ema clearly worse than ema_best */
+	long long streak_step;
+	double calm;          /* smoothed value at the last improvement of more than 1% */
+	long long calm_step, calm_n;
+	int diverged;         /* LIVE__DIV_* once a divergence was found; it stays */
+	long long since;      /* first step of the divergence */
+	long long at;         /* step at which it was found (-1 if read back from a summary) */
+} live__watch;
+
 /** A node of the nested summary: a group ("train") or a leaf (a metric). */
 typedef struct live__node {
 	char *key;
@@ -40,6 +97,8 @@ typedef struct live__metric {
 	off_t size;       /* bytes of complete rows in the file */
 	live__buf out;    /* formatted rows not yet written */
 	int dirty;        /* listed in run->dirty */
+	live__series series; /* for the report (html on) */
+	live__watch watch;
 } live__metric;
 
 /** A row logged in the current step, formatted only when written. */
@@ -95,6 +154,15 @@ struct live_run {
 	long long summary_ns; /* monotonic time of the last summary write */
 	live__buf sumbuf;
 	size_t sumbound;  /* the summary's largest possible size, grown per node */
+
+	char *repname;    /* the report: <base>.html beside the summary, or report.html inside dir */
+	char *reptmp;
+	char *repshow;
+	live__buf repbuf;
+	long long report_ns; /* monotonic time of the last report write */
+	int closing;      /* the final report: no self-refresh */
+
+	int patience;     /* default patience of watched metrics (live_run_set_patience(NULL)) */
 };
 
 /* names.c */
@@ -133,6 +201,8 @@ void live__summary_free(live__node *n);
 /* run.c */
 /** Find or register metric `name`; returns its index or a negative error. */
 long live__metric_get(live_run *r, const char *name);
+/** Find metric `name` without registering it; its index or -1. */
+long live__metric_find(const live_run *r, const char *name);
 /** Open a run; `force_resume` overrides the environment (a lazy re-open). */
 int live__run_open(live_run **out, const live_options *opts, int force_resume);
 /** Open the history folder if it is not open yet (v3 makes it lazily). */
@@ -148,5 +218,41 @@ void live__ckpt_after_step(void);
 
 /* resume.c */
 int live__resume_load(live_run *r);
+/** Parse a value as this library or dvclive prints it; 0 or -1. */
+int live__parse_value(const char *s, size_t n, live__value *v);
+
+/* series.c */
+int live__series_init(live__series *s);
+void live__series_add(live__series *s, long long step, const live__value *v);
+void live__series_free(live__series *s);
+
+/* watch.c */
+/** The direction a name gets by default: LIVE_MINIMIZE, LIVE_MAXIMIZE or 0. */
+int live__watch_auto(const char *name);
+/** Feed one logged value; prints the divergence warning unless `quiet`. */
+void live__watch_add(live_run *r, uint32_t metric, long long step, const live__value *v, int quiet);
+/** Patience in effect for a watch. */
+int live__watch_patience(const live_run *r, const live__watch *w);
+/** 1 when the smoothed value improved by no more than 1% over the last 10% of the values (>= 5 x patience). */
+int live__watch_converged(const live_run *r, const live__watch *w);
+/** Best value, as logged, or NULL when there is none. */
+const live__value *live__watch_best(const live__watch *w);
+/** Why the metric diverged: "worse", "nan", "inf", "-inf". */
+const char *live__watch_reason(int diverged);
+/** Room the summary's entry for a metric's divergence may take. */
+size_t live__watch_bound(size_t name_len);
+
+/* report.c */
+/** Feed one value to its metric's series and watch. */
+void live__observe(live_run *r, uint32_t metric, long long step, const live__value *v, int quiet);
+/** Feed the step's rows to the series and watches: O(rows), no allocation. */
+void live__report_observe(live_run *r);
+/** The folder the report goes to: beside the summary (classic) or the run folder (v3). */
+int live__report_dirfd(const live_run *r);
+/** Write the report now (html on). */
+int live__report_write(live_run *r);
+/** A finished step: write the report if a second has passed (or `force`). */
+int live__report_step(live_run *r, long long now_ns, int force);
+
 
 #endif /* LIVE_RUN_H */

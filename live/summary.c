@@ -222,6 +222,47 @@ static int put_members(live_run *r, const live__node *n, size_t depth, int first
 	return 0;
 }
 
+/* Room for the entry was reserved when the metric was registered (live__watch_bound). */
+static void put_divergence(live_run *r, const live__metric *m, int first)
+{
+	live__buf *b = &r->sumbuf;
+	const live__watch *w = &m->watch;
+	char num[LIVE__NUM_MAX];
+	put_str(b, first ? "\n        " : ",\n        ");
+	put_json_string(b, m->name);
+	put_str(b, ": {\n            \"since\": ");
+	live__fmt_int(num, w->since);
+	put_str(b, num);
+	const live__value *best = live__watch_best(w);
+	if (best) {
+		put_str(b, ",\n            \"best_step\": ");
+		live__fmt_int(num, w->best_step);
+		put_str(b, num);
+		put_str(b, ",\n            \"best\": ");
+		put_value(b, best);
+	}
+	put_str(b, ",\n            \"reason\": \"");
+	put_str(b, live__watch_reason(w->diverged));
+	put_str(b, "\"\n        }");
+}
+
+/* "divergence": {<name>: {...}, ...} after the metrics, for the metrics found diverging. */
+static void put_divergences(live_run *r, int first)
+{
+	int any = 0;
+	for (size_t i = 0; i < r->nmetrics; i++) {
+		const live__metric *m = &r->metrics[i];
+		if (!m->watch.diverged)
+			continue;
+		if (!any)
+			put_str(&r->sumbuf, first ? "\n    \"divergence\": {" : ",\n    \"divergence\": {");
+		put_divergence(r, m, !any);
+		any = 1;
+	}
+	if (any)
+		put_str(&r->sumbuf, "\n    }");
+}
+
 int live__summary_write(live_run *r, long long step, int with_step)
 {
 	live__buf *b = &r->sumbuf;
@@ -241,8 +282,13 @@ int live__summary_write(live_run *r, long long step, int with_step)
 	}
 	if ((rc = put_members(r, &r->root, 1, empty)))
 		return rc;
-	if ((rc = live__buf_reserve(b, 4)))
+	size_t need = 4;
+	for (size_t i = 0; i < r->nmetrics; i++)
+		if (r->metrics[i].watch.diverged)
+			need += live__watch_bound(r->metrics[i].name_len);
+	if ((rc = live__buf_reserve(b, need)))
 		return rc;
+	put_divergences(r, b->len == 1);
 	put_str(b, b->len == 1 ? "}\n" : "\n}\n");
 	rc = live__write_atomic(r->sumdirfd, r->sumname, r->sumtmp, r->sumshow, b->data, b->len);
 	if (!rc) {

@@ -94,11 +94,13 @@ static void check_golden(const char *name)
 	assert_true(compared >= 11);
 }
 
+/* The golden folders hold the summary and the histories; the report has its own tests (test_report.c). */
 static void open_run(live_run **r, int layout, int timestamp)
 {
 	live_options o = LIVE_OPTIONS_INIT;
 	o.layout = layout;
 	o.timestamp = timestamp;
+	o.html = LIVE_OFF;
 	fake_ms = 1700000000000LL;
 	live__set_clock(fake_clock);
 	assert_int_equal(live_run_open(r, &o), 0);

@@ -2,7 +2,8 @@
  * libtracker: snapshots a stage's outputs into the DVC cache, writes dvc.lock
  * and makes checkpoint commits (SPEC 1, 3). Internal to the project: the CLI
  * in tools/ uses it; trainers never link it. The only code that includes
- * git2.h is tracker/git.c and tracker/git_query.c (via git_internal.h).
+ * git2.h are tracker/git*.c (git.c, git_query.c, git_log.c, git_worktree.c,
+ * through git_internal.h).
  *
  * Conventions: calls return 0 or a negative LIVE_E* code (include/live.h)
  * and set the thread's message through live__fail (live/internal.h), which
@@ -359,7 +360,7 @@ int tr_capture_hash(const char *root, tr_state *st, const tr_stage *s, tr_captur
 const tr_capture_file *tr_capture_find(const tr_capture *cap, const char *rel);
 void tr_capture_free(tr_capture *cap);
 
-/* ---- git (git.c, git_query.c: the only files that include git2.h) ------- */
+/* ---- git (tracker/git*.c: the only files that include git2.h) ----------- */
 
 typedef struct tr_git tr_git;
 
@@ -426,5 +427,63 @@ int tr_git_commit_info(tr_git *g, const char *commit, long long *time_out, char 
 
 /* refs/exps/<B[:2]>/<B[2:]>/<name> */
 int tr_exp_ref_name(const char *baseline, const char *name, char *buf, size_t size);
+
+/*
+ * Reading experiments back (git_log.c), a few small blobs per commit:
+ * ids[i] gets the blob id (40 hex) of paths[i] in `commit`'s tree, or "" when
+ * the path is absent or not a file. One tree lookup for all the paths.
+ */
+int tr_git_blob_ids(tr_git *g, const char *commit, const char *const *paths, size_t n, char (*ids)[41]);
+/* The bytes of the blob `blob` (40 hex); `out` is overwritten. */
+int tr_git_read_blob_id(tr_git *g, const char *blob, live__buf *out);
+/*
+ * Every ref under `prefix` ("refs/heads/", "refs/tags/") that leads to a
+ * commit, with the commit's id (annotated tags peeled). Free both arrays with
+ * tr_strv_free.
+ */
+int tr_git_ref_commits(tr_git *g, const char *prefix, char ***names, char ***shas, size_t *n);
+
+/* ---- the work tree, branches, history's DVC files (git_worktree.c) ------- */
+
+/* One path that restoring a commit's files into the work tree would touch. */
+typedef struct tr_wt_change {
+	char *rel;
+	int remove;      /* tracked in HEAD, absent from the commit: deleted from the work tree */
+	int user_change; /* the work-tree file differs from HEAD's and from the applied commit's */
+} tr_wt_change;
+
+/*
+ * What restoring `commit`'s tracked files would change: every path of its
+ * tree whose work-tree file differs from it (content as git stores it, mode,
+ * missing), and every path of HEAD's tree that it lacks and the work tree
+ * holds. `applied` (40 hex, or NULL/""): an earlier experiment commit whose
+ * versions of files count as results, not as the user's own changes.
+ * Untracked files the commit lacks are not touched. Free with tr_wt_changes_free.
+ */
+int tr_git_worktree_diff(tr_git *g, const char *commit, const char *applied, tr_wt_change **out, size_t *n);
+void tr_wt_changes_free(tr_wt_change *c, size_t n);
+/*
+ * Make the work tree hold `commit`'s version of each change (through the
+ * checkout filters; temp file + rename; executable bit and symlinks as
+ * recorded), or delete it. Never writes through a symlink, never touches
+ * HEAD or the index. Stops at the first failure (files already written stay).
+ */
+int tr_git_worktree_write(tr_git *g, const char *commit, const tr_wt_change *c, size_t n);
+/*
+ * Create refs/heads/<branch> at `sha` (never moves an existing one), with a
+ * reflog entry. LIVE_EINVALID for a bad name or "Git branch 'b' already exists.".
+ */
+int tr_git_branch_create(tr_git *g, const char *branch, const char *sha, const char *log_message);
+/* Number of entries in a ref's reflog (DVC's refs/exps/stash keeps its queue there). */
+int tr_git_reflog_count(tr_git *g, const char *ref, size_t *n);
+/*
+ * Call `fn` once for each distinct blob named dvc.lock or *.dvc in the trees
+ * of every commit reachable from `tips` (40 hex each); `rel` is one path it
+ * has. Each tree is read once. A non-zero return of `fn` stops the walk.
+ */
+int tr_git_each_dvc_file(tr_git *g, char *const *tips, size_t ntips,
+			 int (*fn)(const char *rel, const void *data, size_t len, void *ctx), void *ctx);
+/* The work tree's dvc.lock and *.dvc files that git sees (tracked, or untracked and not ignored). */
+int tr_git_worktree_dvc_files(tr_git *g, char ***paths, size_t *n);
 
 #endif /* LIVE_TRACKER_H */

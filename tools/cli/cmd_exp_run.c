@@ -13,8 +13,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +91,18 @@ static int is_result_path(const exp *e, const char *path)
 
 /* ---- the repository lock --------------------------------------------------- */
 
+static int remove_stale_lock(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	size_t n = strlen(path);
+	if (flag == FTW_F && n > 5 && !strcmp(path + n - 5, ".lock")) {
+		fprintf(stderr, "WARNING: removing %s, left by a killed run\n", path);
+		unlink(path);
+	}
+	return 0;
+}
+
 static int take_repo_lock(const char *root, int *fd_out)
 {
 	char path[PATH_MAX + 64];
@@ -112,6 +126,11 @@ static int take_repo_lock(const char *root, int *fd_out)
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, who, (size_t)n, 0) != n)
 		fprintf(stderr, "WARNING: cannot record the lock holder in %s\n", path);
 	*fd_out = fd;
+	/* A run killed inside a ref update leaves git's <ref>.lock behind; holding
+	 * our lock, nothing else of ours can be writing these refs. */
+	char refs[PATH_MAX + 64];
+	snprintf(refs, sizeof(refs), "%s/.git/refs/exps", root);
+	nftw(refs, remove_stale_lock, 16, FTW_PHYS);
 	return 0;
 }
 
@@ -310,6 +329,7 @@ static int on_checkpoint(void *ctx, long long step, char *reply, size_t size)
 	exp *e = ctx;
 	(void)step;
 	int rc = join_worker(e);
+	int worker_failed = rc != 0;
 	if (!rc)
 		rc = tr_capture_stage(e->root, e->ck, &e->cap);
 	if (!rc && pthread_create(&e->worker, NULL, finish_checkpoint, e) != 0) {
@@ -318,7 +338,8 @@ static int on_checkpoint(void *ctx, long long step, char *reply, size_t size)
 	}
 	if (rc) {
 		snprintf(reply, size, "%s", live_errmsg());
-		fprintf(stderr, "ERROR: checkpoint: %s\n", live_errmsg());
+		if (!worker_failed) /* the worker printed its own failure */
+			fprintf(stderr, "ERROR: checkpoint: %s\n", live_errmsg());
 		return 1;
 	}
 	e->worker_running = 1;
@@ -371,7 +392,7 @@ static int ref_containing(exp *e, const char *sha, char *ref, size_t size)
 /* Which checkpoint to continue from (SPEC 3; reference 3.1). */
 static int plan_resume(exp *e, int *resume)
 {
-	char apply[41], ck[41];
+	char apply[41];
 	*resume = 0;
 	memcpy(e->parent, e->baseline, 41);
 	/* A symbolic EXEC_BRANCH left by a killed run is stale: we hold the lock. */
@@ -382,8 +403,8 @@ static int plan_resume(exp *e, int *resume)
 		tr_git_ref_delete(e->g, EXEC "EXEC_APPLY");
 		return 0;
 	}
-	if (tr_git_ref_get(e->g, EXEC "EXEC_APPLY", apply) != 0 ||
-	    tr_git_ref_get(e->g, EXEC "EXEC_CHECKPOINT", ck) != 0)
+	/* EXEC_APPLY alone decides: exp gc/remove may have dropped EXEC_CHECKPOINT. */
+	if (tr_git_ref_get(e->g, EXEC "EXEC_APPLY", apply) != 0)
 		return 0;
 	if (tr_git_descends(e->g, apply, e->baseline) != 1 || !strcmp(apply, e->baseline))
 		return 0; /* made from another baseline: start afresh */
@@ -400,6 +421,29 @@ static int plan_resume(exp *e, int *resume)
 
 	char ref[512];
 	int tip = ref_with_tip(e, apply, ref, sizeof(ref));
+	if (!tip) {
+		/* Killed between moving the experiment ref and EXEC_APPLY: the ref is one
+		 * complete checkpoint ahead. Take that checkpoint. */
+		char prefix[128];
+		snprintf(prefix, sizeof(prefix), "refs/exps/%.2s/%s/", e->baseline, e->baseline + 2);
+		char **names, **shas;
+		size_t nr;
+		if (tr_git_refs_under(e->g, prefix, &names, &shas, &nr) == 0) {
+			for (size_t i = 0; i < nr && !tip; i++) {
+				char par[41];
+				if (tr_git_parent(e->g, shas[i], par) == 0 && !strcmp(par, apply)) {
+					snprintf(ref, sizeof(ref), "%s", names[i]);
+					memcpy(apply, shas[i], 41);
+					tip = 1;
+				}
+			}
+			tr_strv_free(names, nr);
+			tr_strv_free(shas, nr);
+		}
+		if (tip && (tr_git_ref_set(e->g, EXEC "EXEC_CHECKPOINT", apply, NULL, "live: recover") ||
+			    tr_git_ref_set(e->g, EXEC "EXEC_APPLY", apply, NULL, "live: recover")))
+			return LIVE_EGIT;
+	}
 	const char *name = tip ? strrchr(ref, '/') + 1 : NULL;
 	if (dirty) {
 		/* DVC names the experiment holding the checkpoint; a sha only when none does. */
@@ -425,6 +469,68 @@ static int plan_resume(exp *e, int *resume)
 	memcpy(e->parent, apply, 41);
 	*resume = 1;
 	return 0;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	char tmp[PATH_MAX + 16];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0) {
+		int err = errno;
+		unlink(tmp);
+		return live__fail_errno(LIVE_EIO, err, "restore %s", path);
+	}
+	return 0;
+}
+
+/*
+ * On resume, the checkpoint stage's results as the resumed commit has them:
+ * dvc.lock, the uncached outs and the live summary from its tree, the cached
+ * outs (model.pt, the dvclive folder) from the cache. A killed run may have
+ * left the work tree ahead of its last commit (histories with rows of steps
+ * that were never committed); the trainer then continues from the commit.
+ */
+static int restore_resumed(exp *e)
+{
+	live__buf b = { 0 };
+	int rc = 0;
+	char summary[600];
+	for (size_t i = 0; !rc && i <= e->ck->nouts; i++) {
+		const char *path = "dvc.lock";
+		if (i < e->ck->nouts) {
+			const tr_out *o = &e->ck->outs[i];
+			if (o->kind == TR_LIVE && o->summary) {
+				snprintf(summary, sizeof(summary), "%s.json", o->path);
+				path = summary;
+			} else if (!o->cache) {
+				path = o->path;
+			} else {
+				continue;
+			}
+		}
+		b.len = 0;
+		if (tr_git_read_blob(e->g, e->parent, path, &b) == 0)
+			rc = write_file(path, b.data, b.len);
+	}
+	live__buf_free(&b);
+	if (!rc) {
+		tr_lock_free(&e->lock);
+		rc = tr_lock_load("dvc.lock", &e->lock);
+	}
+	const tr_lock_stage *ls = rc ? NULL : tr_lock_find(&e->lock, e->ck->name);
+	for (size_t i = 0; ls && !rc && i < e->ck->nouts; i++) {
+		const tr_out *o = &e->ck->outs[i];
+		for (size_t k = 0; o->cache && !rc && k < ls->nouts; k++) {
+			if (strcmp(ls->outs[k].path, o->path) || !ls->outs[k].h.md5[0])
+				continue;
+			tr_hashinfo now;
+			if (tr_hash_path(e->st, o->path, &now, NULL) == 0 && !strcmp(now.md5, ls->outs[k].h.md5))
+				continue;
+			rc = tr_cache_checkout(e->root, o->path, &ls->outs[k].h);
+		}
+	}
+	return rc;
 }
 
 /* Put the checkpoint outs back as the workspace's dvc.lock records them. */
@@ -515,15 +621,17 @@ static int run_checkpoint_stage(exp *e, int resume, int *interrupted)
 			  .ctx = e };
 	runner_result res;
 	int ran = runner_run(&o, &res);
-	if (join_worker(e))
-		fprintf(stderr, "ERROR: checkpoint: %s\n", live_errmsg());
+	join_worker(e); /* a failure was printed by the worker */
 	if (ran)
 		return 1;
 	*interrupted = res.interrupted;
 	if (res.exit_code != 0 && e->commits == 0)
 		return cli_error("failed to reproduce '%s': failed to run: %s, exited with %d", s->name, s->cmd,
 				 res.exit_code);
-	if (res.exit_code != 0)
+	/* Stopped by the user: the shell between us and the trainer dies of the
+	 * signal it was passed even when the trainer stopped cleanly. */
+	int user_stop = res.interrupted && (res.signal == SIGINT || res.signal == SIGTERM);
+	if (res.exit_code != 0 && !user_stop)
 		fprintf(stderr, "WARNING: Checkpoint stage '%s' was interrupted (exit %d); its %lld checkpoints "
 				"are kept.\n",
 			s->name, res.exit_code, e->commits);
@@ -576,6 +684,13 @@ int cmd_exp_run(int argc, char **argv)
 					 argv[i]);
 		}
 	}
+	/* Ctrl+C is the stage's business (runner.c); before and between stages it
+	 * must not kill us halfway through a ref update. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	if (cli_find_root(e.root, sizeof(e.root), 1))
 		return 1;
 	if (chdir(e.root) != 0)
@@ -631,7 +746,7 @@ int cmd_exp_run(int argc, char **argv)
 	for (size_t i = 0; i < e.p.n; i++) {
 		const tr_stage *s = &e.p.stages[i];
 		if (s == e.ck) {
-			if (restore_checkpoint_outs(&e, e.reset)) {
+			if ((resume && restore_resumed(&e)) || (!resume && restore_checkpoint_outs(&e, e.reset))) {
 				cli_error("%s", live_errmsg());
 				goto out;
 			}

@@ -8,9 +8,12 @@
  *    disappear. inotify reports the file the moment it is closed, so there is
  *    none of DVC's one-second poll.
  *
- * Signals: like DVC, the runner does not die of Ctrl+C; the terminal sends it
- * to the trainer too, which stops after its step. A SIGINT or SIGTERM sent to
- * the runner alone (kill) is passed on to the trainer once.
+ * Signals: the runner does not die of Ctrl+C. The stage runs in its own
+ * process group, so a Ctrl+C (or a SIGINT/SIGTERM sent to the runner) reaches
+ * the runner alone, which passes it on to the whole stage once: with
+ * `/bin/sh -c` in between, signalling only the shell would not reach the
+ * trainer. The trainer stops after its step; a checkpoint reply also says
+ * "stop", in case the signal came before the trainer could catch it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,7 +40,10 @@ static pid_t spawn(const runner_opts *o, int child_fd, const sigset_t *oldmask)
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
-	/* The child: default signal handling, the channel kept open across exec. */
+	/* The child: its own process group (so that one signal reaches the whole
+	 * stage, shell and trainer alike), default signal handling, the channel
+	 * kept open across exec. */
+	setpgid(0, 0);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
@@ -93,7 +99,8 @@ static void serve_fast(const runner_opts *o, int fd, runner_result *res, int *op
 		snprintf(line, sizeof(line), "error malformed request\n");
 	} else if (o->checkpoint(o->ctx, step, reply, sizeof(reply)) == 0) {
 		res->checkpoints++;
-		snprintf(line, sizeof(line), "ok %s\n", reply);
+		/* "stop": the user interrupted the run, even if the trainer missed the signal. */
+		snprintf(line, sizeof(line), "ok %s%s\n", reply, res->interrupted ? " stop" : "");
 	} else {
 		res->failed_checkpoints++;
 		snprintf(line, sizeof(line), "error %s\n", reply);
@@ -146,6 +153,8 @@ int runner_run(const runner_opts *o, runner_result *res)
 
 	fflush(NULL);
 	pid_t pid = spawn(o, sv[1], &oldmask);
+	if (pid > 0)
+		setpgid(pid, pid); /* also here: whichever of the two runs first */
 	if (sv[1] >= 0)
 		close(sv[1]);
 	if (pid < 0) {
@@ -179,9 +188,10 @@ int runner_run(const runner_opts *o, runner_result *res)
 				if (si.ssi_signo == SIGCHLD)
 					continue;
 				res->interrupted = 1;
-				/* Ctrl+C from the terminal reached the trainer already; a kill() did not. */
-				if (si.ssi_code == SI_USER && !forwarded) {
-					kill(pid, (int)si.ssi_signo);
+				/* The stage has its own group, so the terminal's Ctrl+C reached only
+				 * us: pass the first signal to all of the stage, once. */
+				if (!forwarded) {
+					kill(-pid, (int)si.ssi_signo);
 					forwarded = 1;
 				}
 			}

@@ -1,0 +1,121 @@
+/*
+ * Reading experiments back for `exp show` and `metrics diff`: the ids of a
+ * few small blobs in a commit's tree (so that a blob shared by many commits,
+ * such as an unchanged params.yaml, is read and parsed once), blobs by id,
+ * and refs peeled to the commits they name. Nothing here walks a whole tree
+ * or writes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "git_internal.h"
+
+static int fail_git(const char *what)
+{
+	const git_error *e = git_error_last();
+	return live__fail(LIVE_EGIT, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+static int parse_id(const char *hex, git_oid *id)
+{
+	if (!hex || strlen(hex) != 40 || git_oid_fromstr(id, hex) != 0)
+		return live__fail(LIVE_EINVALID, "'%.48s' is not an object id", hex ? hex : "(null)");
+	return 0;
+}
+
+int tr_git_blob_ids(tr_git *g, const char *commit, const char *const *paths, size_t n, char (*ids)[41])
+{
+	git_oid id;
+	int rc = parse_id(commit, &id);
+	if (rc)
+		return rc;
+	git_commit *c;
+	git_tree *tree;
+	if (git_commit_lookup(&c, g->repo, &id) != 0)
+		return fail_git(commit);
+	int gerr = git_commit_tree(&tree, c);
+	git_commit_free(c);
+	if (gerr)
+		return fail_git(commit);
+	for (size_t i = 0; i < n; i++) {
+		git_tree_entry *e;
+		ids[i][0] = 0;
+		if (git_tree_entry_bypath(&e, tree, paths[i]) != 0)
+			continue;
+		if (git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+			git_oid_tostr(ids[i], 41, git_tree_entry_id(e));
+		git_tree_entry_free(e);
+	}
+	git_error_clear(); /* a missing path is an answer, not an error */
+	git_tree_free(tree);
+	return 0;
+}
+
+int tr_git_read_blob_id(tr_git *g, const char *blob, live__buf *out)
+{
+	git_oid id;
+	int rc = parse_id(blob, &id);
+	if (rc)
+		return rc;
+	git_blob *b;
+	if (git_blob_lookup(&b, g->repo, &id) != 0)
+		return fail_git(blob);
+	out->len = 0;
+	size_t n = (size_t)git_blob_rawsize(b);
+	rc = n ? live__buf_append(out, git_blob_rawcontent(b), n) : 0;
+	git_blob_free(b);
+	return rc;
+}
+
+static int push(char ***v, size_t *n, size_t *cap, const char *s)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		char **p = realloc(*v, ncap * sizeof(*p));
+		if (!p)
+			return live__fail(LIVE_ENOMEM, "out of memory");
+		*v = p;
+		*cap = ncap;
+	}
+	if (!((*v)[*n] = strdup(s)))
+		return live__fail(LIVE_ENOMEM, "out of memory");
+	(*n)++;
+	return 0;
+}
+
+int tr_git_ref_commits(tr_git *g, const char *prefix, char ***names, char ***shas, size_t *n)
+{
+	*names = *shas = NULL;
+	*n = 0;
+	char glob[600];
+	snprintf(glob, sizeof(glob), "%s*", prefix);
+	git_reference_iterator *it;
+	if (git_reference_iterator_glob_new(&it, g->repo, glob) != 0)
+		return fail_git(prefix);
+	size_t cap = 0, cap2 = 0, n2 = 0;
+	int rc = 0;
+	git_reference *ref;
+	while (!rc && git_reference_next(&ref, it) == 0) {
+		git_object *obj = NULL;
+		/* An annotated tag names its commit through the tag object. */
+		if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
+			char hex[41];
+			git_oid_tostr(hex, sizeof(hex), git_object_id(obj));
+			rc = push(names, n, &cap, git_reference_name(ref));
+			if (!rc)
+				rc = push(shas, &n2, &cap2, hex);
+			git_object_free(obj);
+		}
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	git_error_clear();
+	if (rc) {
+		tr_strv_free(*names, *n);
+		tr_strv_free(*shas, n2);
+		*names = *shas = NULL;
+		*n = 0;
+	}
+	return rc;
+}
