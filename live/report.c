@@ -231,9 +231,12 @@ static void put_divergence(live_run *r, live__html *h)
 			continue;
 		live__html_put(h, "<tr><td>");
 		live__html_text(h, m->name);
-		live__html_printf(h, "</td><td>%s, patience %d</td><td class=\"n\">",
-				  w->direction == LIVE_MAXIMIZE ? "maximised" : "minimised",
-				  live__watch_patience(r, w));
+		if (w->direction)
+			live__html_printf(h, "</td><td>%s, patience %d</td><td class=\"n\">",
+					  w->direction == LIVE_MAXIMIZE ? "maximised" : "minimised",
+					  live__watch_patience(r, w));
+		else /* a divergence read back from the summary of a run that watched it */
+			live__html_put(h, "</td><td>not watched now</td><td class=\"n\">");
 		const live__value *best = live__watch_best(w);
 		if (best) {
 			live__html_value(h, best);

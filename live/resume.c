@@ -612,6 +612,14 @@ int live__resume_load(live_run *r)
 	free(s.cuts);
 	if (rc)
 		return rc;
+	/* JSON keeps no int/float distinction: a best read back as 1 was 1.0 if the history says so. */
+	for (size_t i = 0; i < r->nmetrics; i++) {
+		live__metric *m = &r->metrics[i];
+		if (m->watch.diverged && m->watch.best_v.kind == LIVE__INT && m->last.kind == LIVE__DOUBLE) {
+			m->watch.best_v.kind = LIVE__DOUBLE;
+			m->watch.best_v.u.d = (double)m->watch.best_v.u.i;
+		}
+	}
 	long long last = sum_step > s.max_step ? sum_step : s.max_step;
 	if (last >= 0) {
 		r->step = last + 1;

@@ -114,7 +114,7 @@ long live__metric_get(live_run *r, const char *name)
 		free(m->name);
 		return rc;
 	}
-	r->sumbound += live__watch_bound(len);
+	r->sumbound += live__watch_bound(len); /* its divergence entry: finding one never grows the buffer */
 	size_t s = h & (r->nslots - 1);
 	while (r->slots[s])
 		s = (s + 1) & (r->nslots - 1);

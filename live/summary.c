@@ -1,7 +1,8 @@
 /*
  * The summary JSON (SPEC 2): {"step": k, <latest value of every metric>},
- * nested by '/', printed as Python's json.dump(indent=4, ensure_ascii=True)
- * plus a trailing newline, and replaced atomically.
+ * nested by '/', then the "divergence" entry of the metrics found diverging
+ * (SPEC 5, watch.c), printed as Python's json.dump(indent=4,
+ * ensure_ascii=True) plus a trailing newline, and replaced atomically.
  *
  * The nesting is a tree built once, when a metric is first seen, so writing
  * the summary is one walk that formats into a reused buffer.
@@ -222,7 +223,7 @@ static int put_members(live_run *r, const live__node *n, size_t depth, int first
 	return 0;
 }
 
-/* Room for the entry was reserved when the metric was registered (live__watch_bound). */
+/* One entry of "divergence"; the caller reserved live__watch_bound() bytes for it. */
 static void put_divergence(live_run *r, const live__metric *m, int first)
 {
 	live__buf *b = &r->sumbuf;
@@ -247,13 +248,16 @@ static void put_divergence(live_run *r, const live__metric *m, int first)
 }
 
 /* "divergence": {<name>: {...}, ...} after the metrics, for the metrics found diverging. */
-static void put_divergences(live_run *r, int first)
+static int put_divergences(live_run *r, int first)
 {
 	int any = 0;
 	for (size_t i = 0; i < r->nmetrics; i++) {
 		const live__metric *m = &r->metrics[i];
 		if (!m->watch.diverged)
 			continue;
+		int rc = live__buf_reserve(&r->sumbuf, live__watch_bound(m->name_len) + 32);
+		if (rc)
+			return rc;
 		if (!any)
 			put_str(&r->sumbuf, first ? "\n    \"divergence\": {" : ",\n    \"divergence\": {");
 		put_divergence(r, m, !any);
@@ -261,6 +265,7 @@ static void put_divergences(live_run *r, int first)
 	}
 	if (any)
 		put_str(&r->sumbuf, "\n    }");
+	return 0;
 }
 
 int live__summary_write(live_run *r, long long step, int with_step)
@@ -282,13 +287,8 @@ int live__summary_write(live_run *r, long long step, int with_step)
 	}
 	if ((rc = put_members(r, &r->root, 1, empty)))
 		return rc;
-	size_t need = 4;
-	for (size_t i = 0; i < r->nmetrics; i++)
-		if (r->metrics[i].watch.diverged)
-			need += live__watch_bound(r->metrics[i].name_len);
-	if ((rc = live__buf_reserve(b, need)))
+	if ((rc = put_divergences(r, b->len == 1)) || (rc = live__buf_reserve(b, 4)))
 		return rc;
-	put_divergences(r, b->len == 1);
 	put_str(b, b->len == 1 ? "}\n" : "\n}\n");
 	rc = live__write_atomic(r->sumdirfd, r->sumname, r->sumtmp, r->sumshow, b->data, b->len);
 	if (!rc) {

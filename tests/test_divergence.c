@@ -527,6 +527,30 @@ static void resume_replays_the_best(void **state)
 	free(err);
 }
 
+/* A best of 1.0 comes back as 1.0, not as the integer JSON makes of it. */
+static double fall_rise(long long s)
+{
+	return s <= 5 ? 6.0 - (double)s : (double)s - 4.0;
+}
+
+static void resume_keeps_a_float_best_a_float(void **state)
+{
+	(void)state;
+	live_run *r = open_run(0);
+	capture_begin();
+	assert_true(feed(r, "loss", fall_rise, 0, 40) > 0);
+	assert_int_equal(live_run_close(r), 0);
+	free(capture_end());
+	char *before = tu_read_file("dvclive.json");
+	assert_non_null(strstr(before, "\"best\": 1.0,"));
+	r = open_run(LIVE_ON);
+	assert_int_equal(live_run_close(r), 0);
+	char *after = tu_read_file("dvclive.json");
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+}
+
 /* A malformed entry stops the resume with the file and what was expected. */
 static void resume_rejects_a_bad_entry(void **state)
 {
@@ -571,6 +595,7 @@ int main(void)
 		T(resume_keeps_the_divergence),
 		T(resume_keeps_a_set_direction_divergence),
 		T(resume_replays_the_best),
+		T(resume_keeps_a_float_best_a_float),
 		T(resume_rejects_a_bad_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
