@@ -240,7 +240,8 @@ static void put_point_title(live__html *h, const live__series *s, const live__bu
 	if (p->what && !strcmp(p->what, "last")) {
 		live__html_put(h, " (last)");
 	} else if (p->what) {
-		live__html_printf(h, " (%s of %u values, ", p->what, !strcmp(p->what, "each") ? b->finite : b->count);
+		unsigned n = !strcmp(p->what, "each") ? b->finite : b->count;
+		live__html_printf(h, " (%s of %u values, ", p->what, n);
 		put_steps(h, b);
 		live__html_put(h, ")");
 	}
@@ -323,7 +324,8 @@ static void put_axes(live__html *h, const live__metric *m, const axis *x, const 
 static void put_legend(live__html *h, const live__metric *m)
 {
 	const live__series *s = &m->series;
-	live__html_printf(h, "<g class=\"legend\"><path class=\"line\" d=\"M%d 14h18\"/><text x=\"%d\" y=\"18\">",
+	live__html_printf(h, "<g class=\"legend\"><path class=\"line\" d=\"M%d 14h18\"/>"
+			     "<text x=\"%d\" y=\"18\">",
 			  LEFT, LEFT + 24);
 	live__html_text(h, m->name);
 	live__html_printf(h, "</text><text class=\"count\" x=\"%d\" y=\"18\">%llu value%s", LEFT + PW,
@@ -401,8 +403,9 @@ void live__chart(live__html *h, const live__metric *m, const char *id, int marks
 	nice_axis(&x, (double)xmin, (double)xmax, 6, 1, 0);
 	nice_axis(&y, ymin, ymax, 5, 0, 1);
 
-	live__html_printf(h, "<svg id=\"%s\" class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", id, W,
-			  H);
+	live__html_printf(h, "<svg id=\"%s\" class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" "
+			     "aria-label=\"",
+			  id, W, H);
 	live__html_text(h, m->name);
 	live__html_put(h, "\">");
 	put_axes(h, m, &x, &y);

@@ -122,8 +122,8 @@ static const char style[] =
 	"h1{font-size:20px;margin:8px 0 0;overflow-wrap:anywhere}h2{font-size:16px;margin:24px 0 8px;"
 	"border-bottom:1px solid var(--border);padding-bottom:4px}\n"
 	".meta,.muted,.dir{color:var(--muted)}.meta{margin:2px 0 0}\n"
-	"table{border-collapse:collapse}th,td{border:1px solid var(--border);padding:3px 10px;text-align:left;"
-	"overflow-wrap:anywhere}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+	"table{border-collapse:collapse}th,td{border:1px solid var(--border);padding:3px 10px;"
+	"text-align:left;overflow-wrap:anywhere}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
 	".warn{background:var(--warn);border:1px solid var(--border);border-radius:6px;padding:6px 10px}\n"
 	".charts{display:flex;flex-wrap:wrap;gap:16px}figure{box-sizing:border-box;margin:0;border:1px solid "
 	"var(--border);border-radius:6px;padding:8px;width:568px;max-width:100%}figcaption{font-weight:600;"
@@ -191,7 +191,8 @@ static void put_divergence_line(live__html *h, const live__metric *m)
 	if (w->diverged == LIVE__DIV_WORSE)
 		live__html_printf(h, "</b> is diverging since step %lld", w->since);
 	else
-		live__html_printf(h, "</b> became %s at step %lld", live__watch_reason(w->diverged), w->since);
+		live__html_printf(h, "</b> became %s at step %lld", live__watch_reason(w->diverged),
+				  w->since);
 	if (best) {
 		live__html_put(h, " (best ");
 		live__html_value(h, best);
@@ -211,9 +212,9 @@ static void put_divergence(live_run *r, live__html *h)
 	}
 	live__html_put(h, "<section id=\"divergence\">\n<h2>Divergence</h2>\n");
 	if (!watched && !diverged) {
-		live__html_put(h, "<p class=\"muted\">No metric is watched: names with loss or error are minimised, "
-				  "names with acc, auc, f1, precision or recall maximised, others through "
-				  "live_run_set_direction().</p>\n</section>\n");
+		live__html_put(h, "<p class=\"muted\">No metric is watched: names with loss or error are "
+				  "minimised, names with acc, auc, f1, precision or recall maximised, others "
+				  "through live_run_set_direction().</p>\n</section>\n");
 		return;
 	}
 	for (size_t i = 0; i < r->nmetrics; i++) {
@@ -248,7 +249,8 @@ static void put_divergence(live_run *r, live__html *h)
 		else if (w->diverged)
 			live__html_printf(h, "%s at step %lld", live__watch_reason(w->diverged), w->since);
 		else if (live__watch_converged(r, w))
-			live__html_printf(h, "converged: no improvement over 1%% since step %lld (%lld values)",
+			live__html_printf(h,
+					  "converged: no improvement over 1%% since step %lld (%lld values)",
 					  w->calm_step, w->n - w->calm_n);
 		else
 			live__html_put(h, "no divergence");
@@ -276,8 +278,8 @@ static void put_divergence(live_run *r, live__html *h)
 
 static void put_summary(live_run *r, live__html *h)
 {
-	live__html_put(h, "<section id=\"summary\">\n<h2>Summary</h2>\n<table>\n"
-			  "<tr><th>metric</th><th>last</th><th>lowest</th><th>highest</th><th>values</th></tr>\n");
+	live__html_put(h, "<section id=\"summary\">\n<h2>Summary</h2>\n<table>\n<tr><th>metric</th>"
+			  "<th>last</th><th>lowest</th><th>highest</th><th>values</th></tr>\n");
 	for (size_t i = 0; i < r->nmetrics; i++) {
 		const live__metric *m = &r->metrics[i];
 		if (m->last.kind == LIVE__NONE)
@@ -326,7 +328,8 @@ static int put_param(void *ctx, const char *key, const char *value)
 
 static void put_params(live__html *h)
 {
-	live__html_put(h, "<section id=\"params\">\n<h2>Params</h2>\n<table>\n<tr><th>key</th><th>value</th></tr>\n");
+	live__html_put(h, "<section id=\"params\">\n<h2>Params</h2>\n<table>\n"
+			  "<tr><th>key</th><th>value</th></tr>\n");
 	size_t before = h->b->len;
 	live__params_each(put_param, h);
 	int none = h->b->len == before;

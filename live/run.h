@@ -233,7 +233,7 @@ int live__watch_auto(const char *name);
 void live__watch_add(live_run *r, uint32_t metric, long long step, const live__value *v, int quiet);
 /** Patience in effect for a watch. */
 int live__watch_patience(const live_run *r, const live__watch *w);
-/** 1 when the smoothed value improved by no more than 1% over the last 10% of the values (>= 5 x patience). */
+/** 1 when the smoothed value gained no more than 1% over the last tenth of its values (>= 5 x patience). */
 int live__watch_converged(const live_run *r, const live__watch *w);
 /** Best value, as logged, or NULL when there is none. */
 const live__value *live__watch_best(const live__watch *w);

@@ -148,14 +148,14 @@ static void diverge(live_run *r, live__metric *m, int why, long long since, long
 	if (b)
 		fmt_value(best, b);
 	if (why == LIVE__DIV_WORSE)
-		fprintf(stderr, "live: %s is diverging since step %lld (best %s at step %lld)\n", m->name, since,
-			best, w->best_step);
+		fprintf(stderr, "live: %s is diverging since step %lld (best %s at step %lld)\n", m->name,
+			since, best, w->best_step);
 	else if (b)
 		fprintf(stderr, "live: %s is diverging since step %lld (%s; best %s at step %lld)\n", m->name,
 			since, live__watch_reason(why), best, w->best_step);
 	else
-		fprintf(stderr, "live: %s is diverging since step %lld (%s; no finite value before)\n", m->name,
-			since, live__watch_reason(why));
+		fprintf(stderr, "live: %s is diverging since step %lld (%s; no finite value before)\n",
+			m->name, since, live__watch_reason(why));
 }
 
 void live__watch_add(live_run *r, uint32_t metric, long long step, const live__value *v, int quiet)
@@ -258,8 +258,8 @@ int live_run_set_patience(live_run *r, const char *name, int patience)
 	if (rc)
 		return rc;
 	if (patience < 1 || patience > MAX_PATIENCE)
-		return live__fail(LIVE_EINVALID, "live_run_set_patience: patience %d: expected 1 to %d", patience,
-				  MAX_PATIENCE);
+		return live__fail(LIVE_EINVALID, "live_run_set_patience: patience %d: expected 1 to %d",
+				  patience, MAX_PATIENCE);
 	if (!name) {
 		r->patience = patience;
 		return 0;
