@@ -5,7 +5,8 @@
  * from model.pt's step, as the tutorial's trainer does.
  *
  * params: epochs (steps to reach), lr, model_bytes (size of model.pt),
- *         step_ms (sleep per step, for interruption tests).
+ *         step_ms (sleep per step, for interruption tests),
+ *         diverge_at (from this step on the loss rises: divergence tests).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -91,6 +92,7 @@ int main(void)
 	double lr = live_param_double("lr", 0.001);
 	long long bytes = live_param_int("model_bytes", 1000);
 	long long step_ms = live_param_int("step_ms", 0);
+	long long diverge_at = live_param_int("diverge_at", -1);
 	long long start = model_step() + 1;
 	if (start > 0 && live_get_step() != start)
 		live_set_step(start);
@@ -109,6 +111,8 @@ int main(void)
 		fprintf(p, "[{\"actual\": %lld, \"predicted\": %lld}]\n", step % 10, (step + 1) % 10);
 		fclose(p);
 		double loss = 1.0 / (double)(step + 1) + lr;
+		if (diverge_at >= 0 && step >= diverge_at)
+			loss = 1.0 / (double)(diverge_at + 1) + lr + 0.5 * (double)(step - diverge_at + 1);
 		printf("Epoch %lld: loss=%.6g\n", step + 1, loss);
 		fflush(stdout);
 		live_log("loss", loss);

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "runner.h"
 #include "tracker.h"
@@ -52,6 +54,16 @@ typedef struct exp {
 	int worker_running;
 	int worker_rc;
 	char worker_err[1024];
+
+	/* The steps this run committed, and what the summary says of divergence (SPEC 5). */
+	struct ckstep {
+		long long step;
+		char sha[41];
+	} *steps;
+	size_t nsteps;
+	char divergence[2048]; /* the warning lines, once a metric diverged */
+	long long best_step;   /* the best step of the first diverging metric, or -1 */
+	int stop_on_divergence;
 } exp;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -276,6 +288,39 @@ static int commit_checkpoint(exp *e, int only_if_changed, const tr_capture *cap,
 	return rc;
 }
 
+/* What the captured summary says: its step, and any "divergence" entries. */
+static void read_summary(exp *e, const char *sha)
+{
+	if (!e->cap.summary)
+		return;
+	cJSON *root = cJSON_ParseWithLength((const char *)e->cap.summary, e->cap.summary_len);
+	const cJSON *step = cJSON_GetObjectItemCaseSensitive(root, "step");
+	if (cJSON_IsNumber(step)) {
+		struct ckstep *v = realloc(e->steps, (e->nsteps + 1) * sizeof(*v));
+		if (v) {
+			e->steps = v;
+			v[e->nsteps].step = (long long)step->valuedouble;
+			snprintf(v[e->nsteps].sha, 41, "%s", sha);
+			e->nsteps++;
+		}
+	}
+	const cJSON *div = cJSON_GetObjectItemCaseSensitive(root, "divergence");
+	size_t n = 0;
+	e->divergence[0] = 0;
+	for (const cJSON *m = div ? div->child : NULL; m; m = m->next) {
+		const cJSON *since = cJSON_GetObjectItemCaseSensitive(m, "since");
+		const cJSON *best = cJSON_GetObjectItemCaseSensitive(m, "best_step");
+		if (!cJSON_IsNumber(since) || !cJSON_IsNumber(best) || n >= sizeof(e->divergence) - 1)
+			continue;
+		n += (size_t)snprintf(e->divergence + n, sizeof(e->divergence) - n,
+				      "'%s' is diverging since step %lld (best at step %lld)\n", m->string,
+				      (long long)since->valuedouble, (long long)best->valuedouble);
+		if (e->best_step < 0)
+			e->best_step = (long long)best->valuedouble;
+	}
+	cJSON_Delete(root);
+}
+
 /* The worker: hash and store the captured outs, write dvc.lock, commit. */
 static void *finish_checkpoint(void *arg)
 {
@@ -299,6 +344,7 @@ static void *finish_checkpoint(void *arg)
 		fprintf(stderr, "ERROR: checkpoint: %s\n", e->worker_err);
 	} else {
 		printf("Checkpoint experiment iteration '%.7s'.\n", sha);
+		read_summary(e, sha);
 	}
 	fflush(stdout);
 	tr_capture_free(&e->cap);
@@ -343,7 +389,10 @@ static int on_checkpoint(void *ctx, long long step, char *reply, size_t size)
 		return 1;
 	}
 	e->worker_running = 1;
-	snprintf(reply, size, "captured");
+	/* --stop-on-divergence: the summary the trainer just wrote names a diverging metric. */
+	int diverged = e->stop_on_divergence && e->cap.summary &&
+		       memmem(e->cap.summary, e->cap.summary_len, "\"divergence\"", 12);
+	snprintf(reply, size, diverged ? "captured stop" : "captured");
 	return 0;
 }
 
@@ -668,6 +717,7 @@ int cmd_exp_run(int argc, char **argv)
 {
 	exp e;
 	memset(&e, 0, sizeof(e));
+	e.best_step = -1;
 	char *sets[64];
 	int nsets = 0;
 	for (int i = 1; i < argc; i++) {
@@ -677,10 +727,13 @@ int cmd_exp_run(int argc, char **argv)
 			if (nsets == 64)
 				return cli_error("live exp run: too many -S options");
 			sets[nsets++] = argv[++i];
+		} else if (!strcmp(argv[i], "--stop-on-divergence")) {
+			e.stop_on_divergence = 1;
 		} else if ((!strcmp(argv[i], "-n") || !strcmp(argv[i], "--name")) && i + 1 < argc) {
 			snprintf(e.name, sizeof(e.name), "%s", argv[++i]);
 		} else {
-			return cli_error("live exp run: unknown option '%s' (expected --reset, -S key=value, -n name)",
+			return cli_error("live exp run: unknown option '%s' (expected --reset, -S key=value, -n name, "
+					 "--stop-on-divergence)",
 					 argv[i]);
 		}
 	}
@@ -765,7 +818,16 @@ out:
 			       "\nTo promote an experiment to a Git branch run:\n\n\tlive exp branch %s <branch>\n",
 			       e.name, e.name);
 		}
+		/* SPEC 5: repeat the divergence report, with the way back to the best checkpoint. */
+		if (e.divergence[0]) {
+			printf("\nDivergence: %s", e.divergence);
+			for (size_t i = 0; i < e.nsteps; i++)
+				if (e.steps[i].step == e.best_step)
+					printf("To restore the best checkpoint (step %lld) run:\n\n\tlive exp apply %.7s\n",
+					       e.best_step, e.steps[i].sha);
+		}
 	}
+	free(e.steps);
 	(void)interrupted;
 	if (getenv("LIVE_IO_STATS")) {
 		/* For the benchmark: how much this process read (an unchanged dep must not be re-read). */
