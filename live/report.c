@@ -114,9 +114,11 @@ void live__report_observe(live_run *r)
 
 static const char style[] =
 	":root{--bg:#fff;--fg:#1f2328;--muted:#59636e;--border:#d1d9e0;--grid:#eaeef2;--line:#0969da;"
-	"--bad:#cf222e;--best:#1a7f37;--warn:#fff8c5}\n"
+	"--bad:#cf222e;--best:#1a7f37;--warn:#fff8c5;--c1:#bc4c00;--c2:#1a7f37;--c3:#8250df;--c4:#bf3989;"
+	"--c5:#1b7c83;--c6:#9a6700;--c7:#6e7781}\n"
 	"@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--border:#3d444d;"
-	"--grid:#21262d;--line:#4493f8;--bad:#f85149;--best:#3fb950;--warn:#3b2e0a}}\n"
+	"--grid:#21262d;--line:#4493f8;--bad:#f85149;--best:#3fb950;--warn:#3b2e0a;--c1:#f0883e;--c2:#3fb950;"
+	"--c3:#a371f7;--c4:#db61a2;--c5:#39c5cf;--c6:#d29922;--c7:#b1bac4}}\n"
 	"body{background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,sans-serif;margin:0 auto;"
 	"max-width:1200px;padding:12px 24px}\n"
 	"h1{font-size:20px;margin:8px 0 0;overflow-wrap:anywhere}h2{font-size:16px;margin:24px 0 8px;"
@@ -137,10 +139,30 @@ static const char style[] =
 	"{fill-opacity:1}\n"
 	".bad{fill:var(--bad)}.since{stroke:var(--bad);stroke-dasharray:5 4}svg text.since{fill:var(--bad);"
 	"stroke:none}.best{fill:none;stroke:var(--best);stroke-width:2}svg text.best{fill:var(--best);"
-	"stroke:none}\n";
+	"stroke:none}\n"
+	".s1{--line:var(--c1)}.s2{--line:var(--c2)}.s3{--line:var(--c3)}.s4{--line:var(--c4)}"
+	".s5{--line:var(--c5)}.s6{--line:var(--c6)}.s7{--line:var(--c7)}.dash .line{stroke-dasharray:6 3}"
+	".w1 .line{stroke-width:3.5}.w2 .line{stroke-width:5.5}.w3 .line{stroke-width:7.5}"
+	".scatter .pts circle{fill-opacity:.85}\n";
 
-/* "dvclive" in <h1>, "train/" muted before "loss" in a caption. */
-static void put_name(live__html *h, const char *name)
+void live__html_page_start(live__html *h, const char *title, const char *suffix, int refresh,
+			   const char *extra_style)
+{
+	live__html_put(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+	if (refresh > 0)
+		live__html_printf(h, "<meta http-equiv=\"refresh\" content=\"%d\">\n", refresh);
+	live__html_put(h, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+			  "<meta name=\"color-scheme\" content=\"light dark\">\n<title>");
+	live__html_text(h, title);
+	live__html_put(h, suffix ? suffix : "");
+	live__html_put(h, "</title>\n<style>\n");
+	live__html_put(h, style);
+	live__html_put(h, extra_style ? extra_style : "");
+	live__html_put(h, "</style>\n</head>\n<body>\n");
+}
+
+/* "train/" muted before "loss" in a caption. */
+void live__html_path(live__html *h, const char *name)
 {
 	const char *slash = strrchr(name, '/');
 	if (slash) {
@@ -159,15 +181,9 @@ static void put_name(live__html *h, const char *name)
 
 static void put_head(live_run *r, live__html *h, long long step)
 {
-	live__html_put(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-	if (!r->closing)
-		live__html_printf(h, "<meta http-equiv=\"refresh\" content=\"%d\">\n", REFRESH_SECONDS);
-	live__html_put(h, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-			  "<meta name=\"color-scheme\" content=\"light dark\">\n<title>");
-	live__html_text(h, r->cfg.dir);
-	live__html_put(h, " \xe2\x80\x94 live report</title>\n<style>\n");
-	live__html_put(h, style);
-	live__html_put(h, "</style>\n</head>\n<body>\n<header><h1>");
+	live__html_page_start(h, r->cfg.dir, " \xe2\x80\x94 live report", r->closing ? 0 : REFRESH_SECONDS,
+			      NULL);
+	live__html_put(h, "<header><h1>");
 	live__html_text(h, r->cfg.dir);
 	live__html_printf(h, "</h1><p class=\"meta\" id=\"status\">step %lld \xc2\xb7 ", step);
 	if (r->closing)
@@ -266,7 +282,7 @@ static void put_divergence(live_run *r, live__html *h)
 			char id[32];
 			snprintf(id, sizeof(id), "divergence-%zu", i);
 			live__html_put(h, "<figure><figcaption>");
-			put_name(h, m->name);
+			live__html_path(h, m->name);
 			live__html_put(h, "</figcaption>");
 			live__chart(h, m, id, 1);
 			live__html_put(h, "</figure>\n");
@@ -349,7 +365,7 @@ static void put_charts(live_run *r, live__html *h)
 		char id[32];
 		snprintf(id, sizeof(id), "chart-%zu", i);
 		live__html_put(h, "<figure><figcaption>");
-		put_name(h, m->name);
+		live__html_path(h, m->name);
 		live__html_put(h, "</figcaption>");
 		live__chart(h, m, id, 1);
 		live__html_put(h, "</figure>\n");

@@ -28,12 +28,57 @@ void live__html_value(live__html *h, const live__value *v);
 /** A double, or an integer when `is_int`. */
 void live__html_number(live__html *h, double x, int is_int);
 
+/** One line of a chart: its name in the legend and its values, downsampled (series.c). */
+typedef struct live__chart_line {
+	const char *label;     /* the legend's text (escaped when written) */
+	const live__series *s; /* steps on x, or indexes into xs */
+	const double *xs;      /* NULL, or the x of each value: the series' steps are then 0..n-1 */
+	unsigned color;        /* its colour: class s<color % 8>, dashed from 8 on */
+} live__chart_line;
+
+/** What a chart draws. Text is escaped when written, except `id`, which is the caller's own. */
+typedef struct live__chart_spec {
+	const char *id;           /* the <svg>'s id */
+	const char *title;        /* its aria-label */
+	const char *x_label;      /* x axis title and tooltip word; NULL: "step" ("steps a-b" in ranges) */
+	const char *y_label;      /* y axis title */
+	const live__chart_line *lines;
+	size_t n;                 /* lines: 1 (the report) or one per revision (live plots) */
+	int points_only;          /* the scatter template: points, no line */
+	const live__watch *watch; /* a diverged first line's marks (where it began, best value), or NULL */
+} live__chart_spec;
+
 /**
- * One metric's chart as inline SVG: axes with ticks and labels, step on x,
- * the downsampled series as a line, a hover tooltip (<title>) with the exact
- * value at each point, non-finite values marked. With `marks`, a diverged
- * metric also shows where its divergence began and its best value.
+ * A chart as inline SVG: axes with ticks and labels, a legend, and each line
+ * (a <g class="series sK"> holding a polyline and its points) drawn from its
+ * downsampled series, so that the size is bounded by the bucket count, never
+ * by the number of values. Every point has a hover tooltip (<title>) with the
+ * exact value; non-finite values are marked at the top or bottom edge. Lines
+ * are told apart by colour (the style sheet's --c1..--c7, then dashed); with
+ * up to four, each is drawn wider than the next (class wK), so that lines
+ * sharing values (checkpoints of one run) all show. With several lines the
+ * legend has a key per line, wrapping onto more rows.
+ */
+void live__chart_lines(live__html *h, const live__chart_spec *c);
+
+/**
+ * One metric's chart for the report: live__chart_lines() with one line, step
+ * on x; with `marks`, a diverged metric also shows where its divergence began
+ * and its best value.
  */
 void live__chart(live__html *h, const live__metric *m, const char *id, int marks);
+
+/** A name with its folders muted: "train/" in a <span class="dir">, then "loss". */
+void live__html_path(live__html *h, const char *name);
+
+/**
+ * The start of a self-contained page, up to and including <body>: charset,
+ * viewport, light and dark colour schemes, <title> (`title` escaped, then
+ * `suffix` as is), the style sheet the charts need plus `extra_style`, and,
+ * when `refresh` > 0, a reload every `refresh` seconds. No script, no
+ * external reference.
+ */
+void live__html_page_start(live__html *h, const char *title, const char *suffix, int refresh,
+			   const char *extra_style);
 
 #endif /* LIVE_REPORT_H */

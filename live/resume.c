@@ -32,6 +32,8 @@
 #define SUMMARY_MAX (64u << 20)
 #define TAIL 4096
 #define REPLAY_BUF (64 * 1024)
+/* The largest step a resume continues from: the run counts on from there, so none may be near LLONG_MAX. */
+#define STEP_MAX (1LL << 62)
 
 /* A TSV whose torn last row must be cut once every file has been checked. */
 typedef struct cut {
@@ -130,8 +132,9 @@ static int json_value(const cJSON *item, live__value *v)
 {
 	if (cJSON_IsNumber(item)) {
 		double d = item->valuedouble;
-		/* cJSON keeps no int/float distinction; integral values read back as ints. */
-		if (d == (double)(long long)d && d > -9007199254740992.0 && d < 9007199254740992.0) {
+		/* cJSON keeps no int/float distinction; integral values read back as ints. The range
+		 * check comes first: converting a double beyond long long is undefined. */
+		if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d) {
 			v->kind = LIVE__INT;
 			v->u.i = (long long)d;
 		} else {
@@ -150,7 +153,7 @@ static int json_value(const cJSON *item, live__value *v)
 static int json_step(const cJSON *item, long long *out)
 {
 	double d = cJSON_IsNumber(item) ? item->valuedouble : -1;
-	if (d < 0 || d != (double)(long long)d)
+	if (!(d >= 0 && d <= (double)STEP_MAX) || d != (double)(long long)d)
 		return -1;
 	*out = (long long)d;
 	return 0;
@@ -248,7 +251,7 @@ static int load_summary(live_run *r, long long *step)
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "step");
 		if (s) {
 			double d = cJSON_IsNumber(s) ? s->valuedouble : -1;
-			if (d < 0 || d != (double)(long long)d)
+			if (!(d >= 0 && d <= (double)STEP_MAX) || d != (double)(long long)d)
 				rc = live__fail(LIVE_EPARSE, "%s: key 'step': expected an integer >= 0", r->sumshow);
 			else
 				*step = (long long)d;
@@ -339,7 +342,8 @@ static int parse_row(char *row, int ts, long long *step, live__value *v)
 	char *e;
 	errno = 0;
 	*step = strtoll(stepf, &e, 10);
-	if (errno || *e || e == stepf || *step < 0 || live__parse_value(valf, strlen(valf), v) != 0)
+	if (errno || *e || e == stepf || *step < 0 || *step > STEP_MAX ||
+	    live__parse_value(valf, strlen(valf), v) != 0)
 		return -1;
 	return 0;
 }

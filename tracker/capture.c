@@ -300,8 +300,18 @@ const tr_capture_file *tr_capture_find(const tr_capture *cap, const char *rel)
 {
 	for (size_t i = 0; cap && i < cap->n; i++) {
 		const tr_capture_out *o = &cap->outs[i];
-		if (!o->is_dir && o->n == 1 && o->files[0].data && !strcmp(o->path, rel))
-			return &o->files[0];
+		size_t n = strlen(o->path);
+		if (!o->is_dir) {
+			if (o->n == 1 && o->files[0].data && !strcmp(o->path, rel))
+				return &o->files[0];
+			continue;
+		}
+		/* a file inside a folder out: "<out>/<relpath>" */
+		if (strncmp(rel, o->path, n) || rel[n] != '/')
+			continue;
+		for (size_t k = 0; k < o->n; k++)
+			if (o->files[k].data && !strcmp(o->files[k].relpath, rel + n + 1))
+				return &o->files[k];
 	}
 	return NULL;
 }

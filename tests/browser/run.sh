@@ -4,10 +4,16 @@
 # networking) and must find the charts, log no console error, make no
 # request, and paint within a second.
 #
+# With LIVE_PLOTS_BIN (the live command) and LIVE_PLOTS_TRAINER (the tiny
+# trainer of tests/cli) in the environment, as ctest sets them, it then does
+# the same for plots.html: `live plots diff` between two checkpoints of a
+# tutorial-like run, whose charts and confusion matrices must be in the DOM.
+#
 # usage: run.sh REPORT_FIXTURE ARTIFACT_DIR [STEPS]
 #   REPORT_FIXTURE  tests/browser/make_report.c, built
 #   ARTIFACT_DIR    where the report, the DOM dump, the logs and the
-#                   screenshots (report.png, report-dark.png) are kept
+#                   screenshots (report.png, report-dark.png) are kept;
+#                   plots.html, plots-dom.html and plots.png too
 #   STEPS           steps of the fixture run (default 1000000, 5 metrics)
 #
 # Exits 77 (ctest: skipped) when no Chromium is installed; Debian:
@@ -33,7 +39,8 @@ fail() {
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out"/report.html "$out"/report.png "$out"/report-dark.png "$out"/dom.html "$out"/*.log
+rm -f "$out"/report.html "$out"/report.png "$out"/report-dark.png "$out"/dom.html "$out"/*.log \
+	"$out"/plots.html "$out"/plots.png "$out"/plots-dom.html
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/live-browser.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -89,4 +96,65 @@ echo "screenshot: $out/report.png"
 echo "== DevTools: requests, console, first paint, dark mode"
 python3 "$here/cdp_check.py" "$chromium" "$url" "$out" || fail "the DevTools checks failed"
 echo "screenshot (dark): $out/report-dark.png"
+
+if [ -z "${LIVE_PLOTS_BIN:-}" ] || [ -z "${LIVE_PLOTS_TRAINER:-}" ]; then
+	echo "== plots.html: not checked (set LIVE_PLOTS_BIN and LIVE_PLOTS_TRAINER, as ctest does)"
+	echo "PASS"
+	exit 0
+fi
+
+echo "== plots.html: live plots diff between two checkpoints of a tutorial-like run"
+proj=$tmp/plots
+mkdir "$proj"
+(
+	set -e
+	cd "$proj"
+	export GIT_CONFIG_NOSYSTEM=1
+	git -c init.defaultBranch=main init -q .
+	git config user.name 'Live Tester'
+	git config user.email tester@example.com
+	git config commit.gpgsign false
+	cp "$LIVE_PLOTS_TRAINER" train
+	printf 'epochs: 8\nlr: 0.001\nmodel_bytes: 1000\nstep_ms: 0\n' >params.yaml
+	git add -A
+	git commit -qm baseline
+	"$LIVE_PLOTS_BIN" init -q
+	"$LIVE_PLOTS_BIN" stage add -n train -d train -c model.pt --plots-no-cache predictions.json -p lr \
+		--live dvclive ./train
+	# the tutorial's props for predictions.json
+	sed -i 's/^        cache: false$/&\n        template: confusion\n        x: actual\n        y: predicted/' dvc.yaml
+	git add -A
+	git commit -qm 'train stage'
+	"$LIVE_PLOTS_BIN" exp run
+	a=$(git rev-list refs/exps/exec/EXEC_CHECKPOINT | sed -n 5p | cut -c1-7)
+	b=$(git rev-list refs/exps/exec/EXEC_CHECKPOINT | sed -n 1p | cut -c1-7)
+	"$LIVE_PLOTS_BIN" plots diff "$a" "$b"
+) >"$out/plots-run.log" 2>&1 || fail "making plots.html failed (log: $out/plots-run.log)"
+grep -qx "file://$(realpath "$proj")/plots.html" "$out/plots-run.log" ||
+	fail "plots diff did not print the file:// URL of $proj/plots.html"
+cp "$proj/plots.html" "$out/plots.html"
+plots=$out/plots.html
+echo "plots: $plots, $(stat -c %s "$plots") bytes"
+if grep -Eion 'https?://[^"< ]*' "$plots" | head -5 | grep .; then
+	fail "plots.html refers to an external URL (above)"
+fi
+"$chromium" "${flags[@]}" --user-data-dir="$tmp/profile-plots-dom" --enable-logging=stderr --v=0 \
+	--dump-dom "file://$plots" >"$out/plots-dom.html" 2>"$out/chromium-plots-dom.log" ||
+	fail "chromium --dump-dom of plots.html failed"
+for id in plot-1-chart plot-2-chart; do
+	grep -q "<svg id=\"$id\" class=\"chart\"" "$out/plots-dom.html" || fail "no svg#$id in the plots DOM"
+done
+[ "$(grep -o '<g class="series ' "$out/plots-dom.html" | wc -l)" -eq 4 ] ||
+	fail "the plots DOM does not hold two series in each of its two charts"
+[ "$(grep -o '<svg id="plot-0-rev-[0-9]*" class="matrix ' "$out/plots-dom.html" | wc -l)" -eq 2 ] ||
+	fail "the plots DOM does not hold two confusion matrices"
+grep -qi '<script' "$out/plots-dom.html" && fail "the plots DOM holds a <script> element"
+if grep -E 'Uncaught|CONSOLE' "$out/chromium-plots-dom.log"; then
+	fail "console messages or errors on plots.html (above; full log: $out/chromium-plots-dom.log)"
+fi
+(cd "$tmp" && "$chromium" "${flags[@]}" --user-data-dir="$tmp/profile-plots-shot" --window-size=1200,1100 \
+	--screenshot="$out/plots.png" "file://$plots" >"$out/chromium-plots-shot.log" 2>&1) ||
+	fail "chromium --screenshot of plots.html failed"
+[ "$(stat -c %s "$out/plots.png" 2>/dev/null || echo 0)" -gt 10000 ] || fail "no screenshot in $out/plots.png"
+echo "screenshot: $out/plots.png"
 echo "PASS"

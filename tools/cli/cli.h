@@ -26,6 +26,8 @@ int cmd_exp_remove(int argc, char **argv);
 int cmd_metrics_show(int argc, char **argv);
 int cmd_metrics_diff(int argc, char **argv);
 int cmd_params_diff(int argc, char **argv);
+int cmd_plots_show(int argc, char **argv);
+int cmd_plots_diff(int argc, char **argv);
 
 /* -S [file:]key=value edits, applied to the params files under root. */
 int set_params(const char *root, char **assign, int n);

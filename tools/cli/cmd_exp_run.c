@@ -11,6 +11,7 @@
  * mid-way resumes from its last complete checkpoint.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -180,6 +181,41 @@ static int add_file(const char ***files, size_t *n, size_t *cap, const char *pat
 	return 0;
 }
 
+/* Every regular file below `dir`, as "<dir>/<path>" strings the caller owns. */
+static int list_files(const char *dir, char ***v, size_t *n)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *path;
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+			return live__fail(LIVE_ENOMEM, "out of memory");
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			rc = list_files(path, v, n);
+			free(path);
+		} else if (S_ISREG(st.st_mode)) {
+			char **p = realloc(*v, (*n + 1) * sizeof(*p));
+			if (!p) {
+				free(path);
+				rc = live__fail(LIVE_ENOMEM, "out of memory");
+			} else {
+				*v = p;
+				(*v)[(*n)++] = path;
+			}
+		} else {
+			free(path);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 /* The commit's files: what DVC `git add`s, plus every tracked file the user changed. */
 static int commit_checkpoint(exp *e, int only_if_changed, const tr_capture *cap, char sha[41])
 {
@@ -189,6 +225,8 @@ static int commit_checkpoint(exp *e, int only_if_changed, const tr_capture *cap,
 	size_t nchanged = 0;
 	char ignores[64][512];
 	size_t nignores = 0;
+	char **inside = NULL; /* files of uncached folder outs */
+	size_t ninside = 0;
 	int rc = add_file(&paths, &n, &ncap, "dvc.yaml");
 	if (!rc)
 		rc = add_file(&paths, &n, &ncap, "dvc.lock");
@@ -204,6 +242,30 @@ static int commit_checkpoint(exp *e, int only_if_changed, const tr_capture *cap,
 			}
 			if (!rc && !o->cache && stat(o->path, &st) == 0 && S_ISREG(st.st_mode))
 				rc = add_file(&paths, &n, &ncap, o->path);
+			/* An uncached folder (--live-no-cache, -O dir) goes into git file by file:
+			 * as captured at the step for the checkpoint stage, else as on disk. */
+			if (!rc && !o->cache && stat(o->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+				size_t from = ninside;
+				const tr_capture_out *co = NULL;
+				for (size_t c = 0; cap && s == e->ck && c < cap->n; c++)
+					if (!strcmp(cap->outs[c].path, o->path))
+						co = &cap->outs[c];
+				if (co) {
+					for (size_t f = 0; !rc && f < co->n; f++) {
+						char **p = realloc(inside, (ninside + 1) * sizeof(*p));
+						if (!p || asprintf(&p[ninside], "%s/%s", o->path, co->files[f].relpath) < 0)
+							rc = live__fail(LIVE_ENOMEM, "out of memory");
+						if (p)
+							inside = p;
+						if (!rc)
+							ninside++;
+					}
+				} else {
+					rc = list_files(o->path, &inside, &ninside);
+				}
+				for (size_t f = from; !rc && f < ninside; f++)
+					rc = add_file(&paths, &n, &ncap, inside[f]);
+			}
 		}
 	}
 	if (!rc)
@@ -283,6 +345,7 @@ static int commit_checkpoint(exp *e, int only_if_changed, const tr_capture *cap,
 		}
 	}
 	tr_strv_free(changed, nchanged);
+	tr_strv_free(inside, ninside);
 	free(files);
 	free(paths);
 	return rc;

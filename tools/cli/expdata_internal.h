@@ -1,8 +1,9 @@
 /*
- * Declarations shared between the files behind expdata.h and by nothing else:
- * exparena.c (memory), expparse.c (bytes to nodes), expvalues.c (nodes to
- * typed entries; values as text), expdata.c (collecting a revision) and
- * expwalk.c (experiments for exp show). Shared functions use the xd__ prefix.
+ * Declarations shared between the files behind expdata.h: exparena.c
+ * (memory), expparse.c (bytes to nodes), expvalues.c (nodes to typed entries;
+ * values as text), expdata.c (collecting a revision) and expwalk.c
+ * (experiments for exp show); the plots_*.c files use the parsers and the
+ * arena too. Shared functions use the xd__ prefix.
  */
 #ifndef LIVE_CLI_EXPDATA_INTERNAL_H
 #define LIVE_CLI_EXPDATA_INTERNAL_H

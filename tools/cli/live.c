@@ -68,6 +68,7 @@ static void usage(FILE *f)
 		   "  exp gc, list, remove tidy up experiments\n"
 		   "  metrics show/diff    the metrics of revisions, and how they changed\n"
 		   "  params diff          how the params changed between revisions\n"
+		   "  plots show/diff      plots of the workspace or of revisions, as plots.html\n"
 		   "  version              print the version\n");
 }
 
@@ -93,7 +94,8 @@ int main(int argc, char **argv)
 		{ "exp", "branch", cmd_exp_branch },   { "exp", "gc", cmd_exp_gc },
 		{ "exp", "list", cmd_exp_list },       { "exp", "remove", cmd_exp_remove },
 		{ "metrics", "show", cmd_metrics_show }, { "metrics", "diff", cmd_metrics_diff },
-		{ "params", "diff", cmd_params_diff },
+		{ "params", "diff", cmd_params_diff }, { "plots", "show", cmd_plots_show },
+		{ "plots", "diff", cmd_plots_diff },
 	};
 	for (size_t i = 0; argc >= 3 && i < sizeof(cmds) / sizeof(*cmds); i++)
 		if (!strcmp(cmd, cmds[i].group) && !strcmp(argv[2], cmds[i].name))
