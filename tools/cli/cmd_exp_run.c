@@ -321,24 +321,31 @@ static int commit_checkpoint(exp *e, int only_if_changed, const tr_capture *cap,
 		rc = only_if_changed ? tr_git_commit_if_changed(e->g, e->parent, files, n, hash, sha)
 				     : tr_git_commit(e->g, e->parent, files, n, hash, sha);
 	if (!rc && sha[0]) {
+		/* EXEC_CHECKPOINT and EXEC_APPLY first, the experiment ref last: a run
+		 * killed in between leaves EXEC_APPLY one commit past the ref's tip,
+		 * which the next run recognises and completes (plan_resume). */
+		char existing[41];
 		if (!e->ref[0]) {
 			if (!e->name[0])
 				snprintf(e->name, sizeof(e->name), "exp-%.5s", hash);
 			rc = tr_exp_ref_name(e->baseline, e->name, e->ref, sizeof(e->ref));
-			char existing[41];
 			if (!rc && !e->reset && tr_git_ref_get(e->g, e->ref, existing) == 0)
 				rc = live__fail(LIVE_EGIT, "experiment '%s' already exists (use --reset)", e->name);
-			if (!rc)
-				rc = tr_git_ref_set(e->g, e->ref, sha, NULL, "live: checkpoint experiment");
-			if (!rc)
-				rc = tr_git_ref_set_symbolic(e->g, EXEC "EXEC_BRANCH", e->ref, "live: exp run");
-		} else {
-			rc = tr_git_ref_set(e->g, e->ref, sha, e->parent, "live: checkpoint experiment");
+			if (rc)
+				e->ref[0] = 0;
 		}
 		if (!rc)
 			rc = tr_git_ref_set(e->g, EXEC "EXEC_CHECKPOINT", sha, NULL, "live: checkpoint");
 		if (!rc)
 			rc = tr_git_ref_set(e->g, EXEC "EXEC_APPLY", sha, NULL, "live: checkpoint");
+		if (!rc && e->commits == 0 && tr_git_ref_get(e->g, e->ref, existing) != 0) {
+			rc = tr_git_ref_set(e->g, e->ref, sha, NULL, "live: checkpoint experiment");
+			if (!rc)
+				rc = tr_git_ref_set_symbolic(e->g, EXEC "EXEC_BRANCH", e->ref, "live: exp run");
+		} else if (!rc) {
+			rc = tr_git_ref_set(e->g, e->ref, sha, e->commits == 0 && e->reset ? NULL : e->parent,
+					    "live: checkpoint experiment");
+		}
 		if (!rc) {
 			memcpy(e->parent, sha, 41);
 			e->commits++;
@@ -534,27 +541,38 @@ static int plan_resume(exp *e, int *resume)
 	char ref[512];
 	int tip = ref_with_tip(e, apply, ref, sizeof(ref));
 	if (!tip) {
-		/* Killed between moving the experiment ref and EXEC_APPLY: the ref is one
-		 * complete checkpoint ahead. Take that checkpoint. */
-		char prefix[128];
-		snprintf(prefix, sizeof(prefix), "refs/exps/%.2s/%s/", e->baseline, e->baseline + 2);
-		char **names, **shas;
-		size_t nr;
-		if (tr_git_refs_under(e->g, prefix, &names, &shas, &nr) == 0) {
-			for (size_t i = 0; i < nr && !tip; i++) {
-				char par[41];
-				if (tr_git_parent(e->g, shas[i], par) == 0 && !strcmp(par, apply)) {
-					snprintf(ref, sizeof(ref), "%s", names[i]);
-					memcpy(apply, shas[i], 41);
-					tip = 1;
+		char ck[41], par[41], containing[512];
+		int same_ck = tr_git_ref_get(e->g, EXEC "EXEC_CHECKPOINT", ck) == 0 && !strcmp(ck, apply);
+		if (!ref_containing(e, apply, containing, sizeof(containing)) &&
+		    tr_git_parent(e->g, apply, par) == 0 && ref_with_tip(e, par, ref, sizeof(ref))) {
+			/* Killed after EXEC_APPLY moved and before the experiment ref did
+			 * (they move in that order): complete the move. */
+			if (tr_git_ref_set(e->g, ref, apply, par, "live: recover"))
+				return LIVE_EGIT;
+			tip = 1;
+		} else if (same_ck) {
+			/* The older order (ref first, then EXEC_*): the ref is one complete
+			 * checkpoint past EXEC_CHECKPOINT = EXEC_APPLY. Take that checkpoint.
+			 * (An `exp apply` leaves EXEC_CHECKPOINT on the last checkpoint made.) */
+			char prefix[128];
+			snprintf(prefix, sizeof(prefix), "refs/exps/%.2s/%s/", e->baseline, e->baseline + 2);
+			char **names, **shas;
+			size_t nr;
+			if (tr_git_refs_under(e->g, prefix, &names, &shas, &nr) == 0) {
+				for (size_t i = 0; i < nr && !tip; i++) {
+					if (tr_git_parent(e->g, shas[i], par) == 0 && !strcmp(par, apply)) {
+						snprintf(ref, sizeof(ref), "%s", names[i]);
+						memcpy(apply, shas[i], 41);
+						tip = 1;
+					}
 				}
+				tr_strv_free(names, nr);
+				tr_strv_free(shas, nr);
 			}
-			tr_strv_free(names, nr);
-			tr_strv_free(shas, nr);
+			if (tip && (tr_git_ref_set(e->g, EXEC "EXEC_CHECKPOINT", apply, NULL, "live: recover") ||
+				    tr_git_ref_set(e->g, EXEC "EXEC_APPLY", apply, NULL, "live: recover")))
+				return LIVE_EGIT;
 		}
-		if (tip && (tr_git_ref_set(e->g, EXEC "EXEC_CHECKPOINT", apply, NULL, "live: recover") ||
-			    tr_git_ref_set(e->g, EXEC "EXEC_APPLY", apply, NULL, "live: recover")))
-			return LIVE_EGIT;
 	}
 	const char *name = tip ? strrchr(ref, '/') + 1 : NULL;
 	if (dirty) {
