@@ -37,6 +37,13 @@
  *     chance: `kill_between_ref_updates` (the experiment ref moved,
  *     EXEC_CHECKPOINT and EXEC_APPLY not yet) and `kill_inside_ref_update`
  *     (libgit2's <ref>.lock left behind). The next run must still work.
+ *  C  `torture_500` (issue #7): 500 SIGKILLs (4 repositories), of the
+ *     trainer and of the runner in turn, at random instants around the
+ *     checkpoints, with every check above after each kill, plus: every commit
+ *     is one consistent step, the workspace's summary and TSVs parse, and the
+ *     next run resumes from the last complete checkpoint (its step + 1).
+ *     Run by `test_cli_crash --torture` (ctest: test_cli_torture), not by
+ *     default; `--all` runs everything.
  *
  * A run that could not run at all (a stale ref lock, torn EXEC refs) is a
  * failure; the loop then puts the repository right as `live exp run` should
@@ -49,7 +56,8 @@
  * dirs; their paths are printed), LIVE_CRASH_ONLY (a cmocka test name
  * pattern, e.g. '*sigkill*'), LIVE_CRASH_RAW_DELAY=1 (A: signal at the
  * random delay even before the trainer runs; then A1 also covers the startup
- * window, and its verdict depends on timing).
+ * window, and its verdict depends on timing), LIVE_TORTURE_KILLS (C's kills,
+ * default 500), LIVE_TORTURE_PER_REPO (C's kills per repository, default 125).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -153,13 +161,30 @@ static char *xfmt(const char *f, ...)
 	return s;
 }
 
+/* Failures by kind (their format string), for a loop's closing summary. */
+static struct {
+	const char *fmt;
+	int n;
+} g_kinds[64];
+
 static void failf(const char *ctx, const char *f, ...) __attribute__((format(printf, 2, 3)));
 static void failf(const char *ctx, const char *f, ...)
 {
 	va_list ap;
-	if (++g_failures > 40) {
+	for (int k = 0; k < 64; k++)
+		if (!g_kinds[k].fmt || g_kinds[k].fmt == f) {
+			g_kinds[k].fmt = f;
+			g_kinds[k].n++;
+			break;
+		}
+	int kind_n = 0;
+	for (int k = 0; k < 64 && g_kinds[k].fmt; k++)
+		if (g_kinds[k].fmt == f)
+			kind_n = g_kinds[k].n;
+	/* Past 40, a failure is still shown the first 3 times of its kind. */
+	if (++g_failures > 40 && kind_n > 3) {
 		if (g_failures == 41)
-			fprintf(stderr, "FAIL [%s]: ... (further failures are counted, not shown)\n", ctx);
+			fprintf(stderr, "FAIL [%s]: ... (further failures are counted, not shown, but for the first 3 of each kind)\n", ctx);
 		return;
 	}
 	va_start(ap, f);
@@ -984,6 +1009,7 @@ static run g_run; /* the run in flight, killed in teardown */
 static int setup(void **state)
 {
 	g_failures = 0;
+	memset(g_kinds, 0, sizeof(g_kinds));
 	g_pgid = 0;
 	memset(&g_run, 0, sizeof(g_run));
 	return tu_enter_tmpdir(state);
@@ -1206,6 +1232,8 @@ static void test_sigint_runner(void **state)
 
 /* ---- B: SIGKILL of the runner ---------------------------------------------- */
 
+static int orphans_gone(double ms, char *buf, size_t size);
+
 /* Run until `want` checkpoints were printed (or the run ended), then SIGINT its group; checks it ends well. */
 static int run_until_checkpoints(checker *c, const char *tag, int it, int want)
 {
@@ -1288,7 +1316,10 @@ static void test_sigkill_runner(void **state)
 		run_wait(r, 5000);
 		double t_kill = now_ms();
 		char members[1024];
-		if (!group_wait_gone(r->pid, GONE_TIMEOUT_MS, members, sizeof(members))) {
+		/* The stage has its own process group: the runner's group is the runner alone, and
+		 * the shell and the trainer, orphaned, are reparented to us (the subreaper). */
+		if (!group_wait_gone(r->pid, GONE_TIMEOUT_MS, members, sizeof(members)) ||
+		    !orphans_gone(GONE_TIMEOUT_MS, members, sizeof(members))) {
 			failf(ctx, "the trainer (or its shell) survived the runner's SIGKILL by %d ms (killed): %s",
 			      GONE_TIMEOUT_MS, members);
 			orphans_slow++;
@@ -1413,9 +1444,751 @@ static void test_kill_inside_ref_update(void **state)
 	assert_int_equal(g_failures, 0);
 }
 
-int main(void)
+/* ---- C: torture: SIGKILL of the trainer and of the runner, hundreds of times -- */
+
+/*
+ * `torture_500` (issue #7 part 3): LIVE_TORTURE_KILLS runs (default 500) of
+ * `live exp run`, in a fresh repository every LIVE_TORTURE_PER_REPO kills
+ * (default 125: a few hundred checkpoints each, while `git fsck` after every
+ * kill stays cheap), each run ended by one SIGKILL, alternately of
+ * the trainer (even kills) and of the runner (odd kills), at a random instant
+ * (fixed seed): mostly 0-8 ms after the run's 1st, 2nd or 3rd checkpoint was
+ * printed (during the next step's model write, the next capture, the worker's
+ * commit...), one kill in eight during the start (runner: 0-60 ms after its
+ * start; trainer: 0-3 ms after it exists). After every kill:
+ *
+ *  - the run is over in time: a killed trainer's runner exits within 5 s
+ *    (exit 0 when the run made checkpoints: DVC 2.39+ keeps them), a killed
+ *    runner's stage (the shell and the trainer, orphans by then) within 3 s;
+ *  - check_repo: `git fsck --strict`, every ref under refs/exps a commit with
+ *    a readable history, every md5 of every committed dvc.lock in the cache
+ *    with bytes that hash to it (md5sum);
+ *  - every new experiment commit is one consistent step: its dvclive.json is
+ *    valid JSON, and its "step", the step in model.pt and the last row of
+ *    dvclive/loss.tsv and dvclive/acc.tsv (from the cache, every row parsed)
+ *    are the same number;
+ *  - the workspace: dvclive.json valid JSON, every dvclive/ *.tsv has its
+ *    header and rows that parse with strictly increasing steps (a torn last
+ *    line, with no LF, is allowed and counted: it is dropped on resume);
+ *  - the run says "Existing checkpoint experiment ... will be resumed";
+ *  - resume: the next run's first checkpoint has the last complete
+ *    checkpoint (EXEC_APPLY, or the experiment ref's tip when a kill between
+ *    the ref updates of a checkpoint left that one ahead) as its parent and
+ *    its step + 1 as its step; with no complete checkpoint yet, it is step 0
+ *    (nothing of a checkpoint that was not committed may leak into the
+ *    experiment); plus check_progress (the chain, the tip's history).
+ *
+ * Nothing is repaired by the test. The loop stops (and fails) past
+ * TORTURE_BUDGET_MS. LIVE_CRASH_SEED replays another seed.
+ */
+
+#define TORTURE_BUDGET_MS 420000
+#define CK_LINE "Checkpoint experiment iteration '"
+
+static int torture_kills(void)
+{
+	const char *s = getenv("LIVE_TORTURE_KILLS");
+	int n = s && *s ? atoi(s) : 500;
+	return n > 1 ? n : 2;
+}
+
+/* A process of /proc: pid, parent, state, command name. */
+typedef struct proc {
+	pid_t pid, ppid;
+	char state;
+	char comm[20];
+} proc;
+
+static proc g_procs[8192];
+
+static int proc_scan(void)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < (int)(sizeof(g_procs) / sizeof(g_procs[0]))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		char path[300], st[1024];
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		int fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, st, sizeof(st) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		st[len] = 0;
+		char *lp = strchr(st, '('), *rp = strrchr(st, ')');
+		proc *p = &g_procs[n];
+		int ppid;
+		if (!lp || !rp || sscanf(rp + 2, "%c %d", &p->state, &ppid) != 2)
+			continue;
+		p->pid = (pid_t)atoi(de->d_name);
+		p->ppid = (pid_t)ppid;
+		snprintf(p->comm, sizeof(p->comm), "%.*s", (int)(rp - lp - 1), lp + 1);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The trainer: the live descendant of `root` named "train"; 0 if none. */
+static pid_t find_trainer(pid_t root)
+{
+	int n = proc_scan();
+	pid_t tree[64];
+	int nt = 1;
+	tree[0] = root;
+	for (int grew = 1; grew && nt < 64;) {
+		grew = 0;
+		for (int i = 0; i < n && nt < 64; i++) {
+			int in = 0, parent_in = 0;
+			for (int k = 0; k < nt; k++) {
+				in |= tree[k] == g_procs[i].pid;
+				parent_in |= tree[k] == g_procs[i].ppid;
+			}
+			if (parent_in && !in) {
+				tree[nt++] = g_procs[i].pid;
+				grew = 1;
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+		for (int k = 1; k < nt; k++)
+			if (g_procs[i].pid == tree[k] && !strcmp(g_procs[i].comm, "train") && g_procs[i].state != 'Z')
+				return g_procs[i].pid;
+	return 0;
+}
+
+/*
+ * Live children of ours, described in buf: with PR_SET_CHILD_SUBREAPER the
+ * orphans of a killed runner (its shell, the trainer) are reparented to us.
+ * Zombies are reaped first; call it only when no run or popen is in flight.
+ */
+static int orphans(char *buf, size_t size)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	buf[0] = 0;
+	int n = proc_scan(), found = 0;
+	pid_t me = getpid();
+	for (int i = 0; i < n; i++) {
+		if (g_procs[i].ppid != me || g_procs[i].state == 'Z' || g_procs[i].state == 'X')
+			continue;
+		found++;
+		size_t used = strlen(buf);
+		if (used + 40 < size)
+			snprintf(buf + used, size - used, "%s%d (%s)", used ? ", " : "", (int)g_procs[i].pid,
+				 g_procs[i].comm);
+	}
+	return found;
+}
+
+/* Wait up to `ms` for the orphans to go; 1 if they did, else SIGKILL them and say 0. */
+static int orphans_gone(double ms, char *buf, size_t size)
+{
+	double end = now_ms() + ms;
+	while (orphans(buf, size) > 0) {
+		if (now_ms() >= end) {
+			int n = proc_scan();
+			for (int i = 0; i < n; i++)
+				if (g_procs[i].ppid == getpid() && g_procs[i].state != 'Z')
+					kill(g_procs[i].pid, SIGKILL);
+			char ignore[64];
+			double hard = now_ms() + 2000;
+			while (orphans(ignore, sizeof(ignore)) > 0 && now_ms() < hard)
+				sleep_ms(2);
+			return 0;
+		}
+		sleep_ms(1);
+	}
+	return 1;
+}
+
+/*
+ * A history (TSV) as liblive writes it: the header "timestamp\tstep\t<name>",
+ * rows "<ms>\t<step>\t<value>" with strictly increasing steps. *last = the
+ * last step (-1 if no rows), *torn = 1 if the text ends in a line with no LF
+ * (then that line is not judged). Returns 0, or -1 with why[] filled.
+ */
+static int tsv_parse(const char *text, const char *name, long long *last, int *torn, char *why, size_t wsize)
+{
+	*last = -1;
+	*torn = 0;
+	char head[300];
+	snprintf(head, sizeof(head), "timestamp\tstep\t%s\n", name);
+	if (strncmp(text, head, strlen(head)) != 0) {
+		snprintf(why, wsize, "header is '%.60s', want 'timestamp\\tstep\\t%s'", text, name);
+		return -1;
+	}
+	const char *p = text + strlen(head);
+	for (long long row = 2; *p; row++) {
+		size_t len = strcspn(p, "\n");
+		if (!p[len]) {
+			*torn = 1;
+			break;
+		}
+		char line[256];
+		snprintf(line, sizeof(line), "%.*s", (int)(len < 255 ? len : 255), p);
+		long long ts, step;
+		int off = 0;
+		char *end = NULL;
+		double v = 0;
+		if (sscanf(line, "%lld\t%lld\t%n", &ts, &step, &off) != 2 || off == 0 || !line[off]) {
+			snprintf(why, wsize, "row %lld is not a row: '%s'", row, line);
+			return -1;
+		}
+		v = strtod(line + off, &end);
+		(void)v;
+		if (!end || *end || end == line + off) {
+			snprintf(why, wsize, "row %lld: value '%s' is not a number", row, line + off);
+			return -1;
+		}
+		if (step <= *last) {
+			snprintf(why, wsize, "row %lld: step %lld after step %lld", row, step, *last);
+			return -1;
+		}
+		*last = step;
+		p += len + 1;
+	}
+	return 0;
+}
+
+/* A sha -> step map of the experiment commits checked (the step all its files agree on). */
+typedef struct stepmap {
+	struct stepent {
+		char sha[41];
+		long long step;
+	} *v;
+	size_t n, cap;
+} stepmap;
+
+static void stepmap_put(stepmap *m, const char *sha, long long step)
+{
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 1024;
+		m->v = realloc(m->v, m->cap * sizeof(*m->v));
+		assert_non_null(m->v);
+	}
+	snprintf(m->v[m->n].sha, 41, "%s", sha);
+	m->v[m->n++].step = step;
+}
+
+/* -2 if unknown. */
+static long long stepmap_get(const stepmap *m, const char *sha)
+{
+	for (size_t i = m->n; i-- > 0;)
+		if (!strcmp(m->v[i].sha, sha))
+			return m->v[i].step;
+	return -2;
+}
+
+/* The next object of `git cat-file --batch` output: 1 and its bytes, 0 if missing, -1 at the end. */
+static int batch_next(char **p, const char **data, size_t *len)
+{
+	if (!**p)
+		return -1;
+	size_t hl = strcspn(*p, "\n");
+	char head[256];
+	snprintf(head, sizeof(head), "%.*s", (int)(hl < 255 ? hl : 255), *p);
+	*p += hl + ((*p)[hl] ? 1 : 0);
+	char oid[64], type[16];
+	size_t size;
+	if (sscanf(head, "%63s %15s %zu", oid, type, &size) != 3)
+		return 0; /* "<spec> missing" */
+	*data = *p;
+	*len = size;
+	*p += size;
+	if (**p == '\n')
+		(*p)++;
+	return 1;
+}
+
+/* The last step of a cached TSV of the manifest `dir_md5` (relpath `rel`); -2 if unreadable. */
+static long long cached_tsv_last(const char *ctx, const char *sha, const char *dir_md5, const char *rel)
+{
+	char *mp = cache_path(dir_md5);
+	char *json = tu_read_file(mp);
+	free(mp);
+	cJSON *arr = json ? cJSON_Parse(json) : NULL;
+	free(json);
+	const char *md5 = NULL;
+	cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "md5");
+		cJSON *r = cJSON_GetObjectItemCaseSensitive(it, "relpath");
+		if (cJSON_IsString(m) && cJSON_IsString(r) && !strcmp(r->valuestring, rel))
+			md5 = m->valuestring;
+	}
+	long long last = -2;
+	if (!md5) {
+		failf(ctx, "commit %.7s: its dvclive manifest %s lists no %s", sha, dir_md5, rel);
+	} else {
+		char *tp = cache_path(md5);
+		char *tsv = tu_read_file(tp);
+		free(tp);
+		char name[64], why[300];
+		snprintf(name, sizeof(name), "%.*s", (int)(strlen(rel) - 4), rel);
+		int torn;
+		if (tsv && tsv_parse(tsv, name, &last, &torn, why, sizeof(why)) != 0) {
+			failf(ctx, "commit %.7s: committed dvclive/%s: %s", sha, rel, why);
+			last = -2;
+		} else if (tsv && torn) {
+			failf(ctx, "commit %.7s: committed dvclive/%s ends in a torn line", sha, rel);
+			last = -2;
+		}
+		free(tsv);
+	}
+	cJSON_Delete(arr);
+	return last;
+}
+
+/*
+ * Every experiment commit not seen before is one consistent step: its
+ * summary parses, and its "step", model.pt's step and the last rows of
+ * loss.tsv and acc.tsv agree. Steps go into `m`. (A missing dvc.lock or cache
+ * object is check_repo's to report.)
+ */
+static void check_commits(checker *c, strset *seen, stepmap *m, const char *ctx)
+{
+	char *out;
+	int st = sh(&out, "git rev-list $(git for-each-ref --format='%%(objectname)' refs/exps/%.2s/) --not %s",
+		    c->baseline, c->baseline);
+	if (st != 0) {
+		failf(ctx, "git rev-list of the experiments: exit %d: %s", st, tail(out, 600));
+		free(out);
+		return;
+	}
+	char *in_path = xfmt("%s/commits.in", g_logs);
+	FILE *in = fopen(in_path, "w");
+	assert_non_null(in);
+	size_t n = 0, cap = 64;
+	char (*shas)[41] = malloc(cap * sizeof(*shas));
+	assert_non_null(shas);
+	for (char *p = out; *p;) {
+		size_t len = strcspn(p, "\n");
+		char sha[41];
+		if (len == 40 && take_sha(p, sha) && !set_has(seen, sha)) {
+			if (n == cap) {
+				shas = realloc(shas, (cap *= 2) * sizeof(*shas));
+				assert_non_null(shas);
+			}
+			memcpy(shas[n++], sha, 41);
+			fprintf(in, "%s:dvc.lock\n%s:dvclive.json\n", sha, sha);
+		}
+		p += len + (p[len] ? 1 : 0);
+	}
+	fclose(in);
+	free(out);
+	if (n) {
+		st = sh(&out, "git cat-file --batch < '%s'", in_path);
+		if (st != 0)
+			failf(ctx, "git cat-file --batch: exit %d: %s", st, tail(out, 600));
+		char *p = out;
+		for (size_t i = 0; i < n; i++) {
+			const char *sha = shas[i], *lock = NULL, *sum = NULL;
+			size_t lock_len = 0, sum_len = 0;
+			int has_lock = batch_next(&p, &lock, &lock_len);
+			int has_sum = batch_next(&p, &sum, &sum_len);
+			if (has_lock < 0 || has_sum < 0)
+				break;
+			set_add(seen, sha);
+			long long model = -2, loss = -2, acc = -2, summary = -2;
+			if (has_sum != 1) {
+				failf(ctx, "commit %.7s has no dvclive.json", sha);
+			} else {
+				cJSON *j = cJSON_ParseWithLength(sum, sum_len);
+				cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "step");
+				if (!cJSON_IsObject(j))
+					failf(ctx, "commit %.7s: dvclive.json is not a JSON object: '%.*s'", sha,
+					      (int)(sum_len < 200 ? sum_len : 200), sum);
+				else if (!cJSON_IsNumber(s))
+					failf(ctx, "commit %.7s: dvclive.json has no step: '%.*s'", sha,
+					      (int)(sum_len < 200 ? sum_len : 200), sum);
+				else
+					summary = (long long)s->valuedouble;
+				cJSON_Delete(j);
+			}
+			if (has_lock == 1) {
+				char *l = strndup(lock, lock_len);
+				outent o[16];
+				int no = lock_outs(l, o, 16);
+				free(l);
+				const char *mm = no > 0 ? out_md5(o, no, "model.pt") : NULL;
+				const char *dm = no > 0 ? out_md5(o, no, "dvclive") : NULL;
+				if (mm && is_md5(mm, 0)) {
+					char *mp = cache_path(mm);
+					char *bytes = tu_read_file(mp);
+					free(mp);
+					if (bytes && sscanf(bytes, "step=%lld", &model) != 1)
+						failf(ctx, "commit %.7s: model.pt (%s) does not start with step=", sha, mm);
+					free(bytes);
+				}
+				if (dm && is_md5(dm, 1)) {
+					loss = cached_tsv_last(ctx, sha, dm, "loss.tsv");
+					acc = cached_tsv_last(ctx, sha, dm, "acc.tsv");
+				}
+			}
+			if (model >= 0 && summary >= 0 && loss >= -1 && acc >= -1) {
+				if (model != summary || model != loss || model != acc)
+					failf(ctx,
+					      "commit %.7s is not one step: model.pt at step %lld, dvclive.json at %lld, "
+					      "loss.tsv ends at %lld, acc.tsv at %lld",
+					      sha, model, summary, loss, acc);
+				stepmap_put(m, sha, model);
+			}
+		}
+		free(out);
+	}
+	free(shas);
+	free(in_path);
+}
+
+/* The workspace: dvclive.json valid JSON, every dvclive/ *.tsv parses. Returns the number of torn lines. */
+static int check_workspace(const char *ctx)
+{
+	char *path = xfmt("%s/dvclive.json", g_repo);
+	char *json = tu_read_file(path);
+	free(path);
+	if (json) {
+		cJSON *j = cJSON_Parse(json);
+		if (!cJSON_IsObject(j))
+			failf(ctx, "workspace dvclive.json is not a JSON object: '%.200s'", json);
+		cJSON_Delete(j);
+		free(json);
+	}
+	int torn_lines = 0;
+	char *dir = xfmt("%s/dvclive", g_repo);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 4, ".tsv"))
+			continue;
+		char *fp = xfmt("%s/%s", dir, de->d_name);
+		char *tsv = tu_read_file(fp);
+		free(fp);
+		char name[256], why[300];
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 4), de->d_name);
+		long long last;
+		int torn;
+		if (tsv && tsv_parse(tsv, name, &last, &torn, why, sizeof(why)) != 0)
+			failf(ctx, "workspace dvclive/%s: %s", de->d_name, why);
+		else if (tsv && torn)
+			torn_lines++;
+		free(tsv);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	return torn_lines;
+}
+
+/*
+ * The last complete checkpoint: the experiment ref's tip that is EXEC_APPLY,
+ * or that is EXEC_APPLY's child (the run was killed between moving the
+ * experiment ref and EXEC_APPLY; `live exp run` resumes from the ref), or,
+ * with no EXEC_APPLY, the baseline's (killed so on the first checkpoint). ""
+ * before any. *nrefs = the number of experiments.
+ */
+static void last_complete(const checker *c, char lc[41], int *nrefs, int *torn)
+{
+	char apply[41], *out;
+	lc[0] = 0;
+	*nrefs = 0;
+	ref_sha("refs/exps/exec/EXEC_APPLY", apply);
+	sh(&out, "git for-each-ref --format='%%(objectname) %%(parent)' 'refs/exps/%.2s/%s/'", c->baseline,
+	   c->baseline + 2);
+	char child[41] = "";
+	for (char *p = out; *p;) {
+		size_t len = strcspn(p, "\n");
+		char tip[41], parent[41];
+		if (len >= 81 && take_sha(p, tip) && take_sha(p + 41, parent)) {
+			(*nrefs)++;
+			if (apply[0] && !strcmp(tip, apply))
+				memcpy(lc, tip, 41);
+			else if (!strcmp(parent, apply[0] ? apply : c->baseline))
+				memcpy(child, tip, 41);
+		} else if (len) {
+			(*nrefs)++;
+		}
+		p += len + (p[len] ? 1 : 0);
+	}
+	free(out);
+	/* torn: EXEC_APPLY is not an experiment's tip (killed between the ref updates of a checkpoint) */
+	*torn = !lc[0] && (apply[0] || child[0]);
+	if (!lc[0])
+		memcpy(lc, child[0] ? child : apply, 41);
+}
+
+/* The run resumed from `lc` (its first new commit is lc's child, one step on). `now` = the new last complete. */
+static void check_resumed(const checker *c, const stepmap *m, const char *ctx, const char *lc, const char *now)
+{
+	const char *from = lc[0] ? lc : c->baseline;
+	if (!now[0] || !strcmp(now, from))
+		return;
+	char *out;
+	if (sh(&out, "git merge-base --is-ancestor %s %s", from, now) != 0) {
+		failf(ctx, "the new last checkpoint %.7s does not descend from the last complete one %.7s", now, from);
+		free(out);
+		return;
+	}
+	free(out);
+	char first[41], parent[41];
+	sh(&out, "git rev-list --reverse --ancestry-path %s..%s | head -n 1", from, now);
+	int ok = take_sha(out, first);
+	free(out);
+	if (!ok) {
+		failf(ctx, "no commit between %.7s and %.7s", from, now);
+		return;
+	}
+	sh(&out, "git rev-parse %s^", first);
+	ok = take_sha(out, parent);
+	free(out);
+	if (!ok || strcmp(parent, from))
+		failf(ctx, "the run's first checkpoint %.7s has parent %.7s, not the last complete checkpoint %.7s",
+		      first, parent, from);
+	long long want = lc[0] ? stepmap_get(m, lc) + 1 : 0, got = stepmap_get(m, first);
+	if (lc[0] && want >= 0 && got >= -1 && got != want)
+		failf(ctx, "the run's first checkpoint %.7s is step %lld, want %lld (the step after %.7s's)", first,
+		      got, want, from);
+	else if (!lc[0] && got > 0)
+		failf(ctx, "no complete checkpoint before this run, but its first checkpoint %.7s (on the baseline) is "
+			   "step %lld, not 0: the trainer went on from a model.pt that no complete checkpoint holds",
+		      first, got);
+}
+
+static int torture_per_repo(void)
+{
+	const char *s = getenv("LIVE_TORTURE_PER_REPO");
+	int n = s && *s ? atoi(s) : 125;
+	return n > 1 ? n : 2;
+}
+
+/* What the torture loop counts, over all its repositories. */
+typedef struct tstats {
+	int kills[2]; /* [0] runner, [1] trainer */
+	int startup_kills, torn, torn_refs, total_ck, runs_moved, modified, stale_locks, max_refs;
+	size_t commits;
+	double worst_end, worst_gone, t_checks, t_repo;
+} tstats;
+
+/*
+ * One SIGKILL (of the trainer or of the runner) in the repository of `c`, and
+ * every check after it. Returns 1 if the run ended by itself before the kill.
+ */
+static int torture_kill(checker *c, strset *seen, stepmap *steps, char lc[41], int it, tstats *t)
+{
+	const int trainer = it % 2 == 0;
+	char ctx[64], before[41];
+	snprintf(ctx, sizeof(ctx), "C kill %d (%s)", it + 1, trainer ? "trainer" : "runner");
+	memcpy(before, c->apply, 41);
+	const int startup = rng_range(0, 7) == 0;
+	const int want_ck = startup ? 0 : rng_range(1, 3);
+	const int delay_us = startup ? rng_range(0, trainer ? 3000 : 60000) : rng_range(0, 8000);
+	run *r = &g_run;
+	run_start(r, "C", it + 1);
+	/* The moment: `delay_us` after the run printed its `want_ck`th checkpoint, or after the start. */
+	double give_up = r->t0 + 8000;
+	int ck = 0, reached = 0;
+	while (!run_wait(r, 0) && now_ms() < give_up) {
+		if (want_ck) {
+			char *o = tu_read_file(r->out);
+			ck = count_substr(o, CK_LINE);
+			free(o);
+			reached = ck >= want_ck;
+		} else {
+			reached = !trainer || find_trainer(r->pid) > 0;
+		}
+		if (reached)
+			break;
+		sleep_ms(0.5);
+	}
+	int early = r->ended;
+	sleep_ms(delay_us / 1000.0);
+	early |= run_wait(r, 0);
+	pid_t victim = trainer ? find_trainer(r->pid) : r->pid;
+	double t_kill = now_ms();
+	if (early) {
+		char *err = tu_read_file(r->err);
+		failf(ctx, "the run ended by itself before the kill: status 0x%x; stderr: %s", r->status,
+		      tail(err, 600));
+		free(err);
+	}
+	else if (!reached)
+		failf(ctx, "no %s within 8 s", want_ck ? "checkpoint" : "trainer process");
+	if (!early && victim > 0) {
+		kill(victim, SIGKILL);
+		t->kills[trainer]++;
+		t->startup_kills += startup;
+	} else if (!early) {
+		failf(ctx, "no trainer process to kill");
+	}
+
+	/* The run is over in time, and nothing of it outlives it. */
+	char members[1024];
+	int ended = run_wait(r, STOP_TIMEOUT_MS);
+	double end_ms = now_ms() - t_kill;
+	if (trainer && end_ms > t->worst_end)
+		t->worst_end = end_ms;
+	if (!ended) {
+		failf(ctx, "hang: `live exp run` still running %d ms after its %s was killed; killed", STOP_TIMEOUT_MS,
+		      trainer ? "trainer" : "runner");
+		run_kill_all(r);
+	}
+	double t_gone = now_ms();
+	if (!orphans_gone(GONE_TIMEOUT_MS, members, sizeof(members)))
+		failf(ctx, "processes of the run outlived it by %d ms (killed): %s", GONE_TIMEOUT_MS, members);
+	if (!trainer && now_ms() - t_gone > t->worst_gone)
+		t->worst_gone = now_ms() - t_gone;
+	g_pgid = 0;
+
+	/* What it printed. */
+	char *out = tu_read_file(r->out), *err = tu_read_file(r->err);
+	if (!out)
+		out = strdup("");
+	if (!err)
+		err = strdup("");
+	ck = count_substr(out, CK_LINE);
+	t->total_ck += ck;
+	const char *e = line_starting(err, "ERROR");
+	if (trainer && ended && ck > 0 && (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0))
+		failf(ctx, "%d checkpoints, then the trainer was killed: `live exp run` status 0x%x (want exit 0); "
+			   "stderr: %s",
+		      ck, r->status, tail(err, 600));
+	else if (e && (ck > 0 || !trainer))
+		failf(ctx, "stderr has an error: %.*s", (int)strcspn(e, "\n"), e);
+	t->modified += strstr(out, "Modified checkpoint experiment") != NULL;
+	if (lc[0] && !strstr(out, "Existing checkpoint experiment '") && !strstr(out, "Modified checkpoint") &&
+	    line_starting(out, "Running stage 'train'"))
+		failf(ctx, "the run did not resume (no 'Existing checkpoint experiment ... will be resumed'):\n%s",
+		      tail(out, 400));
+
+	/* The repository, the commits, the workspace, the resume. */
+	double t0 = now_ms();
+	check_repo(c, ctx);
+	double t1 = now_ms();
+	check_commits(c, seen, steps, ctx);
+	t->torn += check_workspace(ctx);
+	char now[41];
+	int nrefs, torn_refs;
+	last_complete(c, now, &nrefs, &torn_refs);
+	check_resumed(c, steps, ctx, lc, now);
+	t->torn_refs += torn_refs;
+	check_progress(c, ctx, before, 0);
+	t->t_repo += t1 - t0;
+	t->runs_moved += strcmp(lc, now) != 0;
+	if (nrefs > t->max_refs)
+		t->max_refs = nrefs;
+	memcpy(lc, now, 41);
+	t->t_checks += now_ms() - t0;
+	printf("    %s: %s%5.1f ms after %s, %d checkpoints, exit %d, last complete %.7s step %lld, %.2f s\n", ctx,
+	       startup ? "start " : "", delay_us / 1000.0,
+	       want_ck == 1 ? "ck 1" : want_ck == 2 ? "ck 2" : want_ck == 3 ? "ck 3" : trainer ? "spawn" : "start", ck,
+	       !ended ? -999 : WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -WTERMSIG(r->status), lc,
+	       stepmap_get(steps, lc), (now_ms() - r->t0) / 1000);
+	free(out);
+	free(err);
+	return early;
+}
+
+static void test_torture_500(void **state)
+{
+	(void)state;
+	double t_start = now_ms();
+	rng_seed(0x70127a5eULL);
+	const int n = torture_kills(), per_repo = torture_per_repo();
+	const char *keep = getenv("LIVE_CRASH_KEEP");
+	char root[1024];
+	assert_non_null(getcwd(root, sizeof(root)));
+	tstats t;
+	memset(&t, 0, sizeof(t));
+	int it = 0, repos = 0, over = 0;
+	/*
+	 * A fresh repository every `per_repo` kills (each gets a few hundred
+	 * checkpoints): `git fsck` after every kill reads every object, so one
+	 * repository for all would make the loop quadratic in time.
+	 */
+	while (it < n && !over) {
+		char *dir = xfmt("%s/repo%d", root, ++repos);
+		assert_int_equal(mkdir(dir, 0755), 0);
+		assert_int_equal(chdir(dir), 0);
+		char baseline[41], lc[41];
+		setup_repo(1000000000LL, 1, 4096, baseline);
+		checker c;
+		checker_init(&c, baseline);
+		strset seen = { 0 };
+		stepmap steps = { 0 };
+		int nrefs, torn_refs;
+		last_complete(&c, lc, &nrefs, &torn_refs);
+		for (int end = it + per_repo < n ? it + per_repo : n, in_a_row = 0; it < end && !over; it++) {
+			in_a_row = torture_kill(&c, &seen, &steps, lc, it, &t) ? in_a_row + 1 : 0;
+			if (in_a_row >= 5) {
+				failf("C", "stopping after %d runs in a row that could not run: the repository does not "
+					   "recover",
+				      in_a_row);
+				over = 1;
+			}
+			if (now_ms() - t_start > TORTURE_BUDGET_MS) {
+				failf("C", "time budget of %d s exceeded after %d kills", TORTURE_BUDGET_MS / 1000, it + 1);
+				over = 1;
+			}
+		}
+		/* The run after the last kill resumes too, and ends well on Ctrl+C. */
+		char ctx[64], now[41];
+		snprintf(ctx, sizeof(ctx), "C-final repo %d", repos);
+		run_until_checkpoints(&c, ctx, repos, 2);
+		check_commits(&c, &seen, &steps, ctx);
+		last_complete(&c, now, &nrefs, &torn_refs);
+		check_resumed(&c, &steps, ctx, lc, now);
+		char *du;
+		sh(&du, "du -sh .dvc/cache .git | cut -f1 | tr '\\n' ' '");
+		printf("    repo %d: %zu commits checked, cache and .git: %s\n", repos, seen.n, du);
+		free(du);
+		t.commits += seen.n;
+		t.stale_locks += c.stale_locks;
+		set_free(&seen);
+		set_free(&c.commits);
+		set_free(&c.objects);
+		free(steps.v);
+		assert_int_equal(chdir(root), 0);
+		if (!(keep && *keep == '1')) {
+			char *rm = xfmt("rm -rf '%s'", dir);
+			(void)!system(rm);
+			free(rm);
+		}
+		free(dir);
+	}
+	snprintf(g_top, sizeof(g_top), "%s", root); /* teardown's "kept" */
+	int kills = t.kills[0] + t.kills[1];
+	printf("    torture: %d kills (%d of the trainer, %d of the runner; %d during the start) in %d repositories, "
+	       "%d checkpoints printed, %d runs moved the experiment, %d made a modified experiment, %d times "
+	       "EXEC_APPLY was not an experiment's tip (a kill between ref updates), %d torn TSV lines in the workspace, %d ref lock files "
+	       "left, at most %d experiments per repository, %zu commits checked; a killed trainer's run over in "
+	       "%.0f ms at worst, a killed runner's stage gone in %.0f ms at worst; checks %.1f s (fsck, refs "
+	       "and cache %.1f s)\n",
+	       kills, t.kills[1], t.kills[0], t.startup_kills, repos, t.total_ck, t.runs_moved, t.modified,
+	       t.torn_refs, t.torn, t.stale_locks, t.max_refs, t.commits, t.worst_end, t.worst_gone,
+	       t.t_checks / 1000, t.t_repo / 1000);
+	for (int k = 0; k < 64 && g_kinds[k].fmt; k++)
+		printf("    violations of the kind \"%.90s\": %d\n", g_kinds[k].fmt, g_kinds[k].n);
+	printf("    torture: %d kills, %d violations; %.1f s\n", kills, g_failures, (now_ms() - t_start) / 1000);
+	assert_true(kills >= n || g_failures > 0);
+	assert_int_equal(g_failures, 0);
+}
+
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* No argument: A, B, B'. --torture: C alone (its own ctest entry, test_cli_torture). --all: both. */
+	int torture = argc > 1 && !strcmp(argv[1], "--torture"), all = argc > 1 && !strcmp(argv[1], "--all");
+	if (argc > 2 || (argc == 2 && !torture && !all)) {
+		fprintf(stderr, "usage: %s [--torture | --all]\n", argv[0]);
+		return 2;
+	}
 	const char *only = getenv("LIVE_CRASH_ONLY"); /* a test name pattern, e.g. "*sigkill*" */
 	if (only && *only)
 		cmocka_set_test_filter(only);
@@ -1426,5 +2199,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_between_ref_updates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_inside_ref_update, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest torture_tests[] = {
+		cmocka_unit_test_setup_teardown(test_torture_500, setup, teardown),
+	};
+	int failed = 0;
+	if (!torture)
+		failed += cmocka_run_group_tests_name("crash", tests, NULL, NULL);
+	if (torture || all)
+		failed += cmocka_run_group_tests_name("torture", torture_tests, NULL, NULL);
+	return failed;
 }

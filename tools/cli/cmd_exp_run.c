@@ -65,6 +65,9 @@ typedef struct exp {
 	char divergence[2048]; /* the warning lines, once a metric diverged */
 	long long best_step;   /* the best step of the first diverging metric, or -1 */
 	int stop_on_divergence;
+	/* The dvc.lock bytes of the checkpoint being committed: the work tree gets them only after. */
+	const char *lock_data;
+	size_t lock_len;
 } exp;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -296,6 +299,9 @@ static int commit_checkpoint(exp *e, int only_if_changed, const tr_capture *cap,
 		} else if (cap && cap->summary_rel && !strcmp(cap->summary_rel, paths[i])) {
 			files[i].data = cap->summary;
 			files[i].len = cap->summary_len;
+		} else if (e->lock_data && !strcmp(paths[i], "dvc.lock")) {
+			files[i].data = e->lock_data;
+			files[i].len = e->lock_len;
 		} else {
 			files[i].remove = lstat(paths[i], &st) != 0;
 		}
@@ -402,13 +408,34 @@ static void *finish_checkpoint(void *arg)
 		rc = tr_lock_set_stage(&e->lock, &ls);
 		tr_lock_stage_free(&ls);
 	}
+	/* dvc.lock goes into the commit first and into the work tree only once the
+	 * refs moved: a run killed in between leaves no dvc.lock naming a
+	 * checkpoint that does not exist. */
+	live__buf lock = { 0 };
 	int changed = 0, created = 0;
 	if (!rc)
-		rc = tr_lock_write(e->root, &e->lock, &changed, &created);
-	if (!rc && changed)
-		printf("%s lock file 'dvc.lock'\n", created ? "Generating" : "Updating");
-	if (!rc)
+		rc = tr_lock_render(&e->lock, &lock);
+	if (!rc) {
+		FILE *f = fopen("dvc.lock", "rb");
+		created = f == NULL;
+		changed = 1;
+		if (f) {
+			char *old = malloc(lock.len + 1);
+			size_t n = old ? fread(old, 1, lock.len + 1, f) : 0;
+			changed = !(old && n == lock.len && !memcmp(old, lock.data, lock.len));
+			free(old);
+			fclose(f);
+		}
+		if (changed)
+			printf("%s lock file 'dvc.lock'\n", created ? "Generating" : "Updating");
+		e->lock_data = lock.data;
+		e->lock_len = lock.len;
 		rc = commit_checkpoint(e, 0, &e->cap, sha);
+		e->lock_data = NULL;
+	}
+	if (!rc && changed)
+		rc = tr_lock_write(e->root, &e->lock, &changed, &created);
+	live__buf_free(&lock);
 	if (rc) {
 		snprintf(e->worker_err, sizeof(e->worker_err), "%s", live_errmsg());
 		fprintf(stderr, "ERROR: checkpoint: %s\n", e->worker_err);
@@ -606,7 +633,7 @@ static int write_file(const char *path, const void *data, size_t len)
 	char tmp[PATH_MAX + 16];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "wb");
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0) {
+	if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0 || rename(tmp, path) != 0) {
 		int err = errno;
 		unlink(tmp);
 		return live__fail_errno(LIVE_EIO, err, "restore %s", path);
@@ -676,9 +703,11 @@ static int restore_checkpoint_outs(exp *e, int reset)
 				return live__fail_errno(LIVE_EIO, errno, "remove %s", o->path);
 			continue;
 		}
+		int recorded = 0;
 		for (size_t k = 0; ls && k < ls->nouts; k++) {
 			if (strcmp(ls->outs[k].path, o->path) || !ls->outs[k].h.md5[0])
 				continue;
+			recorded = 1;
 			tr_hashinfo now;
 			if (tr_hash_path(e->st, o->path, &now, NULL) == 0 && !strcmp(now.md5, ls->outs[k].h.md5))
 				continue;
@@ -686,6 +715,10 @@ static int restore_checkpoint_outs(exp *e, int reset)
 			if (rc)
 				return rc;
 		}
+		/* As DVC: a checkpoint out that dvc.lock does not record is removed, so a
+		 * new experiment never continues from weights no checkpoint holds. */
+		if (!recorded && unlink(o->path) != 0 && errno != ENOENT && errno != EISDIR)
+			return live__fail_errno(LIVE_EIO, errno, "remove %s", o->path);
 	}
 	return 0;
 }
@@ -765,7 +798,11 @@ static int run_checkpoint_stage(exp *e, int resume, int *interrupted)
 		fprintf(stderr, "WARNING: Checkpoint stage '%s' was interrupted (exit %d); its %lld checkpoints "
 				"are kept.\n",
 			s->name, res.exit_code, e->commits);
-	/* The final state, committed only if it differs from the last checkpoint. */
+	/* The final state, committed only after a clean exit and only if it differs
+	 * from the last checkpoint: a trainer that died (or was stopped) mid-step
+	 * left a half-written step, which must not become a commit (SPEC 3). */
+	if (res.exit_code != 0)
+		return 0;
 	char sha[41];
 	if (save_stage(e, s, 1) || commit_checkpoint(e, 1, NULL, sha))
 		return cli_error_live("stage '%s'", s->name);

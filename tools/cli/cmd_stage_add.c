@@ -163,6 +163,13 @@ static int parse_stage(int argc, char **argv, tr_stage *s, int *force_out)
 		return cli_error("live stage add: invalid stage name '%s' (no '/', ':', '@', spaces)", s->name);
 	if (i >= argc)
 		return cli_error("live stage add: the stage's command is missing");
+	if (s->wdir && strcmp(s->wdir, ".") && !tr_path_inside(NULL, s->wdir))
+		return cli_error("live stage add: wdir '%s' is outside the repository", s->wdir);
+	for (size_t k = 0; k < s->nouts; k++)
+		if (!tr_path_inside(s->wdir && strcmp(s->wdir, ".") ? s->wdir : NULL, s->outs[k].path))
+			return cli_error("live stage add: output '%s' is outside the repository", s->outs[k].path);
+	if (live && !tr_path_inside(s->wdir && strcmp(s->wdir, ".") ? s->wdir : NULL, live))
+		return cli_error("live stage add: output '%s' is outside the repository", live);
 	s->cmd = join_cmd(argc - i, argv + i);
 	if (live) {
 		add_out(s, live, TR_LIVE, live_cache, 0, 0);

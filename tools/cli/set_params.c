@@ -15,6 +15,8 @@
 
 #include "cli.h"
 #include "internal.h"
+#include "tracker.h"
+#include "yaml_tree.h"
 
 typedef struct lines {
 	char **v;
@@ -149,13 +151,23 @@ static int edit_file(const char *root, const char *file, char **assign, int n)
 			rc = cli_error("out of memory");
 	}
 	if (!rc) {
-		int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		char tmp[600];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-		if (dfd < 0 || live__write_atomic(dfd, file, tmp, file, out.data ? out.data : "", out.len))
-			rc = cli_error("%s", live_errmsg());
-		if (dfd >= 0)
-			close(dfd);
+		/* The edited text must still parse: check it in a temp file before it replaces the file. */
+		char tmp[4300];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		FILE *t = fopen(tmp, "wb");
+		if (!t || (out.len && fwrite(out.data, 1, out.len, t) != out.len) || fclose(t) != 0) {
+			rc = cli_error("%s: cannot write %s.tmp: %s", file, file, strerror(errno));
+		} else {
+			const struct pnode *rootn;
+			struct pnode *nodes = NULL;
+			if (live__yaml_read(tmp, &rootn, &nodes) != 0)
+				rc = cli_error("-S would leave %s malformed (%s); nothing was changed", file, live_errmsg());
+			live__yaml_free(nodes);
+			if (!rc && rename(tmp, path) != 0)
+				rc = cli_error("%s: rename: %s", file, strerror(errno));
+		}
+		if (rc)
+			unlink(tmp);
 	}
 	live__buf_free(&out);
 	for (size_t i = 0; i < L.n; i++)
@@ -169,7 +181,24 @@ int set_params(const char *root, char **assign, int n)
 	for (int i = 0; i < n; i++) {
 		char *eq = strchr(assign[i], '=');
 		if (!eq || eq == assign[i])
-			return cli_error("-S '%s': expected [file:]key=value", assign[i]);
+			return cli_error("-S '%.200s': expected [file:]key=value", assign[i]);
+		/* One line per value: a newline would write other keys into the file. */
+		if (strpbrk(assign[i], "\n\r")) {
+			char key[128];
+			size_t k = 0;
+			for (const char *p = assign[i]; p < eq && k < sizeof(key) - 1; p++)
+				key[k++] = (unsigned char)*p < 0x20 ? '?' : *p;
+			key[k] = 0;
+			return cli_error("-S '%s': a key or value spans lines: not allowed", key);
+		}
+		char *colon = strchr(assign[i], ':');
+		if (colon && colon < eq) {
+			char file[512];
+			snprintf(file, sizeof(file), "%.*s", (int)(colon - assign[i]), assign[i]);
+			if (!tr_path_inside(NULL, file))
+				return cli_error("-S '%.200s': the params file '%s' is outside the repository", assign[i],
+						 file);
+		}
 	}
 	/* One pass per file, in the order the files first appear. */
 	for (int i = 0; i < n; i++) {
