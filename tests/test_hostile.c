@@ -1786,7 +1786,6 @@ static int corrupt_named(const char *err)
 
 static void tampered_cache_object_is_detected_by_apply(void **state)
 {
-	KNOWN_BUG("cache objects are not verified on checkout");
 	(void)state;
 	std_repo();
 	char sha7[8][8];
@@ -1807,7 +1806,6 @@ static void tampered_cache_object_is_detected_by_apply(void **state)
 
 static void truncated_cache_object_is_detected_on_resume(void **state)
 {
-	KNOWN_BUG("cache objects are not verified on checkout");
 	(void)state;
 	std_repo();
 	run_ok();

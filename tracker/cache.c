@@ -597,6 +597,34 @@ static int open_dirs(int fd, const char *path, size_t n, int inside, const char 
 }
 
 /* Restore the object `md5` as `path` below `basefd` (mode 0644). `show` names it. */
+/* An object whose bytes do not hash to its name was tampered with or damaged:
+ * refuse it rather than restore something else. */
+static int verify_fd(int fd, const char *md5, const char *show)
+{
+	char got[33];
+	int rc = tr_md5_fd(fd, show, got, NULL);
+	if (!rc && strncmp(got, md5, 32))
+		rc = live__fail(LIVE_EPARSE, "cache object %.32s for %s is corrupt (its bytes hash to %s)", md5, show,
+				got);
+	return rc;
+}
+
+int tr_cache_verify(const char *root, const char *md5, const char *show)
+{
+	char obj[PATH_MAX];
+	int rc = tr_cache_path(root, md5, obj, sizeof(obj));
+	if (rc)
+		return rc;
+	int fd = open(obj, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? live__fail(LIVE_ENOTFOUND, "cache object %s for %s is missing", md5, show)
+				       : live__fail_errno(live__errno_code(errno), errno, "cache object %s for %s", md5,
+							  show);
+	rc = verify_fd(fd, md5, show);
+	close(fd);
+	return rc;
+}
+
 static int restore_file(const char *root, int basefd, const char *path, int inside, const char *md5,
                         const char *show)
 {
@@ -610,6 +638,11 @@ static int restore_file(const char *root, int basefd, const char *path, int insi
 		if (err == ENOENT)
 			return live__fail(LIVE_ENOTFOUND, "cache object %s for %s is missing", md5, show);
 		return live__fail_errno(live__errno_code(err), err, "cache object %s for %s", md5, show);
+	}
+	rc = verify_fd(src, md5, show);
+	if (rc) {
+		close(src);
+		return rc;
 	}
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;

@@ -97,6 +97,8 @@ int tr_hash_path(tr_state *st, const char *rel, tr_hashinfo *out, tr_manifest *m
 int tr_cache_path(const char *root, const char *md5, char *buf, size_t size);
 /* 1 if the object exists, 0 if not; LIVE_EINVALID if `md5` is not an md5. */
 int tr_cache_has(const char *root, const char *md5);
+/* 0 if the object exists and its bytes hash to its name; LIVE_ENOTFOUND, or LIVE_EPARSE "corrupt". */
+int tr_cache_verify(const char *root, const char *md5, const char *show);
 /*
  * Store the file `rel` under `md5` unless the object exists: reflink or
  * copy_file_range where the file system allows, temp file + rename, mode 0444.

@@ -124,18 +124,18 @@ static int check_user_changes(apply *a)
 /* Every cache object that restoring `rel` as `h` records needs is present. */
 static int check_objects(const char *root, const char *rel, const tr_hashinfo *h)
 {
+	/* Present and intact, each of them, before anything in the work tree changes. */
 	if (!strstr(h->md5, ".dir"))
-		return tr_cache_has(root, h->md5) == 1
-		               ? 0
-		               : live__fail(LIVE_ENOTFOUND, "cache object %s for %s is missing", h->md5, rel);
+		return tr_cache_verify(root, h->md5, rel);
 	tr_manifest m;
 	int rc = tr_cache_read_manifest(root, rel, h->md5, &m);
 	if (rc)
 		return rc;
-	for (size_t f = 0; !rc && f < m.n; f++)
-		if (tr_cache_has(root, m.entries[f].md5) != 1)
-			rc = live__fail(LIVE_ENOTFOUND, "cache object %s for %s/%s is missing",
-			                m.entries[f].md5, rel, m.entries[f].relpath);
+	for (size_t f = 0; !rc && f < m.n; f++) {
+		char show[4300];
+		snprintf(show, sizeof(show), "%s/%s", rel, m.entries[f].relpath);
+		rc = tr_cache_verify(root, m.entries[f].md5, show);
+	}
 	tr_manifest_free(&m);
 	return rc;
 }
