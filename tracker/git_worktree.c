@@ -387,11 +387,23 @@ int tr_git_branch_create(tr_git *g, const char *branch, const char *sha, const c
 {
 	int valid = 0;
 	git_oid id;
-	if (git_branch_name_is_valid(&valid, branch) != 0 || !valid)
+	if (git_branch_name_is_valid(&valid, branch) != 0 || !valid) {
+		/* The name is the user's: shown with control characters as '?', on one line. */
+		char shown[128];
+		size_t k = 0;
+		for (const char *p = branch; *p && k < sizeof(shown) - 1; p++)
+			shown[k++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+		shown[k] = 0;
 		return live__fail(LIVE_EINVALID, "'%s' is not a valid branch name (see git check-ref-format)",
-		                  branch);
+		                  shown);
+	}
 	if (strlen(sha) != 40 || git_oid_fromstr(&id, sha) != 0)
 		return live__fail(LIVE_EINVALID, "'%.48s' is not a commit id", sha);
+	/* Only a commit may become a branch (an experiment ref could name another object). */
+	git_commit *c = NULL;
+	if (git_commit_lookup(&c, g->repo, &id) != 0)
+		return live__fail(LIVE_EINVALID, "'%.7s' is not a commit: no branch made from it", sha);
+	git_commit_free(c);
 	char ref[1024];
 	snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
 	git_reference *r = NULL;
