@@ -133,57 +133,6 @@ int live__params_each(int (*fn)(void *ctx, const char *key, const char *value), 
 	return rc;
 }
 
-static const struct pnode *map_get(const struct pnode *map, const char *key, size_t len)
-{
-	for (size_t k = 0; k < map->n; k++) {
-		const struct pnode *name = map->items[k].key;
-
-		if (name->len == len && !memcmp(name->text, key, len))
-			return map->items[k].value;
-	}
-	return NULL;
-}
-
-/*
- * Keys nest with dots, yet a mapping key may itself hold dots ("train.lr" as
- * one flat key). So at each level the whole rest of the key is tried first,
- * then ever shorter prefixes ending before a dot: the longest key that exists
- * wins, and a dead end falls back to the next shorter one. In a sequence the
- * part up to the next dot is a 0-based index.
- */
-static const struct pnode *find(const struct pnode *n, const char *key, size_t len)
-{
-	if (n->kind == PK_MAP) {
-		for (size_t end = len;; end--) {
-			if (end == len || key[end] == '.') {
-				const struct pnode *child = map_get(n, key, end);
-
-				if (child && end == len)
-					return child;
-				if (child && (child = find(child, key + end + 1, len - end - 1)))
-					return child;
-			}
-			if (end == 0)
-				return NULL;
-		}
-	}
-	if (n->kind == PK_SEQ) {
-		size_t end = 0, index = 0;
-
-		for (; end < len && key[end] != '.'; end++) {
-			if (key[end] < '0' || key[end] > '9' || index > (SIZE_MAX - 9) / 10)
-				return NULL;
-			index = index * 10 + (size_t)(key[end] - '0');
-		}
-		if (end == 0 || index >= n->n)
-			return NULL;
-		if (end == len)
-			return n->items[index].value;
-		return find(n->items[index].value, key + end + 1, len - end - 1);
-	}
-	return NULL;
-}
-
 static int lookup_locked(const char *key, const struct pnode **out)
 {
 	const struct pnode *n;
@@ -191,7 +140,7 @@ static int lookup_locked(const char *key, const struct pnode **out)
 
 	if (rc)
 		return rc;
-	n = cache.root ? find(cache.root, key, strlen(key)) : NULL;
+	n = live__yaml_find(cache.root, key);
 	if (!n)
 		return live__fail(LIVE_ENOTFOUND, "%s: key '%s' not found", cache.path, key);
 	if (n->kind == PK_NULL)

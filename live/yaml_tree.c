@@ -592,7 +592,13 @@ static const struct pnode *map_get(const struct pnode *map, const char *key, siz
 	return NULL;
 }
 
-/* The same walk as params.c's, for the tracker's params values. */
+/*
+ * Keys nest with dots, yet a mapping key may itself hold dots ("train.lr" as
+ * one flat key). So at each level the whole rest of the key is tried first,
+ * then ever shorter prefixes ending before a dot: the longest key that exists
+ * wins, and a dead end falls back to the next shorter one. In a sequence the
+ * part up to the next dot is a 0-based index. Used by params.c and the tracker.
+ */
 static const struct pnode *find(const struct pnode *n, const char *key, size_t len)
 {
 	if (n->kind == PK_MAP) {

@@ -72,7 +72,7 @@ git add dvc.yaml .gitignore && git commit -qm "pipeline"
 # Training with a checkpoint per epoch.
 run "$live" exp run
 run "$live" exp show --no-pager
-first=$(exp_refs | head -n 1)
+first=$(exp_refs | sed -n 1p)
 first_name=${first##*/}
 tip=$(git rev-parse "$first")
 middle=$(git rev-list "$first" | sed -n "$(( (epochs + 1) / 2 ))p")
@@ -95,7 +95,7 @@ run "$live" exp branch "$first_name" best-checkpoints
 say "git add dvclive.json dvc.yaml .gitignore dvc.lock params.yaml && git commit -m 'MNIST results'"
 git add dvclive.json dvc.yaml .gitignore dvc.lock params.yaml && git commit -qm "MNIST results"
 run "$live" exp gc --workspace --force
-say "git log --oneline best-checkpoints | head -n 4"; git log --oneline best-checkpoints | head -n 4
+say "git log --oneline -n 4 best-checkpoints"; git log --oneline -n 4 best-checkpoints
 say "git fsck --strict"; git fsck --strict && echo "fsck: clean"
 
 printf '\nReports:\n  file://%s/dvclive.html\n  file://%s/plots.html\n' "$work" "$work"

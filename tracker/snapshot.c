@@ -170,24 +170,29 @@ int tr_lock_stage_equal(const tr_lock_stage *a, const tr_lock_stage *b)
 	return 1;
 }
 
+int tr_lock_differs(const char *root, const char *data, size_t len, int *created)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/dvc.lock", root);
+	FILE *f = fopen(path, "rb");
+	*created = f == NULL;
+	if (!f)
+		return 1;
+	char *old = malloc(len + 2);
+	size_t n = old ? fread(old, 1, len + 1, f) : 0;
+	int differs = !(old && n == len && !memcmp(old, data, len));
+	free(old);
+	fclose(f);
+	return differs;
+}
+
 int tr_lock_write(const char *root, const tr_lock *lock, int *changed, int *created)
 {
 	live__buf b = { 0 };
 	int rc = tr_lock_render(lock, &b);
 	if (rc)
 		return rc;
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/dvc.lock", root);
-	FILE *f = fopen(path, "rb");
-	*created = f == NULL;
-	*changed = 1;
-	if (f) {
-		char *old = malloc(b.len + 2);
-		size_t n = old ? fread(old, 1, b.len + 1, f) : 0;
-		*changed = !(old && n == b.len && !memcmp(old, b.data, b.len));
-		free(old);
-		fclose(f);
-	}
+	*changed = tr_lock_differs(root, b.data, b.len, created);
 	if (*changed) {
 		int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = dfd < 0 ? live__fail_errno(LIVE_EIO, errno, "open %s", root)

@@ -323,6 +323,8 @@ int tr_stage_hash(tr_state *st, const char *root, const tr_stage *s, int missing
 		  tr_lock_stage *out);
 /* Same cmd, deps, params and outs. */
 int tr_lock_stage_equal(const tr_lock_stage *a, const tr_lock_stage *b);
+/* 1 if <root>/dvc.lock does not hold exactly these bytes (*created: it does not exist). */
+int tr_lock_differs(const char *root, const char *data, size_t len, int *created);
 /* Write <root>/dvc.lock if its bytes change; says whether it changed or was created. */
 int tr_lock_write(const char *root, const tr_lock *lock, int *changed, int *created);
 /*

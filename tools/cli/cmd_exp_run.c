@@ -416,16 +416,7 @@ static void *finish_checkpoint(void *arg)
 	if (!rc)
 		rc = tr_lock_render(&e->lock, &lock);
 	if (!rc) {
-		FILE *f = fopen("dvc.lock", "rb");
-		created = f == NULL;
-		changed = 1;
-		if (f) {
-			char *old = malloc(lock.len + 1);
-			size_t n = old ? fread(old, 1, lock.len + 1, f) : 0;
-			changed = !(old && n == lock.len && !memcmp(old, lock.data, lock.len));
-			free(old);
-			fclose(f);
-		}
+		changed = tr_lock_differs(e->root, lock.data, lock.len, &created);
 		if (changed)
 			printf("%s lock file 'dvc.lock'\n", created ? "Generating" : "Updating");
 		e->lock_data = lock.data;
@@ -628,6 +619,15 @@ static int plan_resume(exp *e, int *resume)
 	return 0;
 }
 
+/* Restore `path` from the cache as `h` records it, unless the work tree already holds it. */
+static int checkout_if_changed(exp *e, const char *path, const tr_hashinfo *h)
+{
+	tr_hashinfo now;
+	if (tr_hash_path(e->st, path, &now, NULL) == 0 && !strcmp(now.md5, h->md5))
+		return 0;
+	return tr_cache_checkout(e->root, path, h);
+}
+
 static int write_file(const char *path, const void *data, size_t len)
 {
 	char tmp[PATH_MAX + 16];
@@ -679,12 +679,8 @@ static int restore_resumed(exp *e)
 	for (size_t i = 0; ls && !rc && i < e->ck->nouts; i++) {
 		const tr_out *o = &e->ck->outs[i];
 		for (size_t k = 0; o->cache && !rc && k < ls->nouts; k++) {
-			if (strcmp(ls->outs[k].path, o->path) || !ls->outs[k].h.md5[0])
-				continue;
-			tr_hashinfo now;
-			if (tr_hash_path(e->st, o->path, &now, NULL) == 0 && !strcmp(now.md5, ls->outs[k].h.md5))
-				continue;
-			rc = tr_cache_checkout(e->root, o->path, &ls->outs[k].h);
+			if (!strcmp(ls->outs[k].path, o->path) && ls->outs[k].h.md5[0])
+				rc = checkout_if_changed(e, o->path, &ls->outs[k].h);
 		}
 	}
 	return rc;
@@ -708,10 +704,7 @@ static int restore_checkpoint_outs(exp *e, int reset)
 			if (strcmp(ls->outs[k].path, o->path) || !ls->outs[k].h.md5[0])
 				continue;
 			recorded = 1;
-			tr_hashinfo now;
-			if (tr_hash_path(e->st, o->path, &now, NULL) == 0 && !strcmp(now.md5, ls->outs[k].h.md5))
-				continue;
-			int rc = tr_cache_checkout(e->root, o->path, &ls->outs[k].h);
+			int rc = checkout_if_changed(e, o->path, &ls->outs[k].h);
 			if (rc)
 				return rc;
 		}
