@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clitest.h"
 #include "testutil.h"
 
 #ifndef LIVE_BIN
@@ -47,108 +48,7 @@
 #error "PY_TRAINER must be defined by the build"
 #endif
 
-static char base_dir[512]; /* process-wide temp dir: home/ and scratch/ */
-static char home_dir[600];
-static char scratch_dir[600];
-
-/* ---- memory that lives until the test's teardown --------------------------- */
-
-static void **arena;
-static size_t arena_n, arena_cap;
-
-static void *keep(void *p)
-{
-	assert_non_null(p);
-	if (arena_n == arena_cap) {
-		arena_cap = arena_cap ? arena_cap * 2 : 64;
-		arena = realloc(arena, arena_cap * sizeof(*arena));
-		assert_non_null(arena);
-	}
-	arena[arena_n++] = p;
-	return p;
-}
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, f);
-	assert_true(vasprintf(&s, f, ap) >= 0);
-	va_end(ap);
-	return keep(s);
-}
-
-/* The background `live exp run` of a test, killed (by pid) if the test fails. */
-static pid_t bg_pid = -1;
-
-static int setup(void **state)
-{
-	return tu_enter_tmpdir(state);
-}
-
-static int teardown(void **state)
-{
-	if (bg_pid > 0) {
-		kill(bg_pid, SIGKILL);
-		waitpid(bg_pid, NULL, 0);
-		bg_pid = -1;
-	}
-	for (size_t i = 0; i < arena_n; i++)
-		free(arena[i]);
-	arena_n = 0;
-	return tu_leave_tmpdir(state);
-}
-
 /* ---- files ----------------------------------------------------------------- */
-
-/* A whole file (binary safe, NUL-terminated); NULL if missing. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0, r;
-	char *s = malloc(cap);
-	assert_non_null(s);
-	while ((r = fread(s + n, 1, cap - n - 1, f)) > 0) {
-		n += r;
-		if (cap - n - 1 == 0) {
-			s = realloc(s, cap *= 2);
-			assert_non_null(s);
-		}
-	}
-	fclose(f);
-	s[n] = 0;
-	if (len)
-		*len = n;
-	return keep(s);
-}
-
-static char *must_read(const char *path)
-{
-	char *s = slurp(path, NULL);
-	if (!s)
-		fail_msg("cannot read %s", path);
-	return s;
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-static int count_substr(const char *s, const char *needle)
-{
-	int n = 0;
-	size_t k = strlen(needle);
-	for (const char *p = strstr(s, needle); p; p = strstr(p + k, needle))
-		n++;
-	return n;
-}
 
 static int ends_with(const char *s, const char *tail)
 {
@@ -156,182 +56,7 @@ static int ends_with(const char *s, const char *tail)
 	return a >= b && !memcmp(s + a - b, tail, b);
 }
 
-#define assert_contains(hay, needle)                                                              \
-	do {                                                                                      \
-		const char *h_ = (hay), *n_ = (needle);                                           \
-		if (!strstr(h_, n_))                                                              \
-			fail_msg("expected to find [%s] in:\n%s", n_, h_);                        \
-	} while (0)
-#define assert_not_contains(hay, needle)                                                          \
-	do {                                                                                      \
-		const char *h_ = (hay), *n_ = (needle);                                           \
-		if (strstr(h_, n_))                                                               \
-			fail_msg("did not expect [%s] in:\n%s", n_, h_);                          \
-	} while (0)
-
-/* ---- running programs ------------------------------------------------------- */
-
-typedef struct result {
-	int rc; /* exit code, or 128 + signal */
-	char *out, *err;
-} result;
-
-static void drain(int fd, char **buf, size_t *len, size_t *cap, int *open)
-{
-	if (*len + 4097 > *cap) {
-		*cap = (*cap + 4097) * 2;
-		*buf = realloc(*buf, *cap);
-		assert_non_null(*buf);
-	}
-	ssize_t r = read(fd, *buf + *len, 4096);
-	if (r > 0)
-		*len += (size_t)r;
-	else if (r == 0 || (errno != EINTR && errno != EAGAIN))
-		*open = 0;
-	(*buf)[*len] = 0;
-}
-
-/* Run argv (no shell) in the current directory; stdout and stderr captured apart. */
-static result run_argv(char *const argv[])
-{
-	int o[2], e[2];
-	assert_int_equal(pipe2(o, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(e, O_CLOEXEC), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		execv(argv[0], argv);
-		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(o[1]);
-	close(e[1]);
-	size_t ol = 0, oc = 8192, el = 0, ec = 8192;
-	char *ob = malloc(oc), *eb = malloc(ec);
-	int oo = 1, eo = 1;
-	assert_non_null(ob);
-	assert_non_null(eb);
-	ob[0] = eb[0] = 0;
-	while (oo || eo) {
-		struct pollfd p[2] = { { .fd = oo ? o[0] : -1, .events = POLLIN },
-				       { .fd = eo ? e[0] : -1, .events = POLLIN } };
-		if (poll(p, 2, -1) < 0) {
-			assert_int_equal(errno, EINTR);
-			continue;
-		}
-		if (p[0].revents)
-			drain(o[0], &ob, &ol, &oc, &oo);
-		if (p[1].revents)
-			drain(e[0], &eb, &el, &ec, &eo);
-	}
-	close(o[0]);
-	close(e[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	result r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), keep(ob), keep(eb) };
-	return r;
-}
-
-/* `live <args...>`, NULL-terminated. */
-static result live_v(const char *first, ...)
-{
-	char *argv[64];
-	int n = 0;
-	argv[n++] = (char *)LIVE_BIN;
-	va_list ap;
-	va_start(ap, first);
-	for (const char *a = first; a; a = va_arg(ap, const char *)) {
-		assert_true(n < 63);
-		argv[n++] = (char *)a;
-	}
-	va_end(ap);
-	argv[n] = NULL;
-	return run_argv(argv);
-}
-#define LIVE(...) live_v(__VA_ARGS__, (const char *)NULL)
-
-/* A shell command's stdout (stderr passes through); *status = exit code. */
-static char *vsh(int *status, const char *f, va_list ap)
-{
-	char *cmd = NULL;
-	assert_true(vasprintf(&cmd, f, ap) >= 0);
-	fflush(NULL);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	size_t cap = 4096, n = 0, r;
-	char *out = malloc(cap);
-	assert_non_null(out);
-	while ((r = fread(out + n, 1, cap - n - 1, p)) > 0) {
-		n += r;
-		if (cap - n - 1 == 0) {
-			out = realloc(out, cap *= 2);
-			assert_non_null(out);
-		}
-	}
-	out[n] = 0;
-	int st = pclose(p);
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-	free(cmd);
-	return keep(out);
-}
-
-static char *sh_status(int *status, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static char *sh_status(int *status, const char *f, ...)
-{
-	va_list ap;
-	va_start(ap, f);
-	char *out = vsh(status, f, ap);
-	va_end(ap);
-	return out;
-}
-
-/* A command that must succeed; its stdout less one trailing newline. */
-static char *sh(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *sh(const char *f, ...)
-{
-	va_list ap;
-	int status;
-	va_start(ap, f);
-	char *out = vsh(&status, f, ap);
-	va_end(ap);
-	if (status != 0) {
-		va_start(ap, f);
-		char cmd[2048];
-		vsnprintf(cmd, sizeof(cmd), f, ap);
-		va_end(ap);
-		fail_msg("command failed (%d): %s\n%s", status, cmd, out);
-	}
-	size_t n = strlen(out);
-	if (n && out[n - 1] == '\n')
-		out[n - 1] = 0;
-	return out;
-}
-
 /* ---- repositories --------------------------------------------------------------- */
-
-#define ID_NAME "Live Tester"
-#define ID_EMAIL "tester@example.com"
-
-static void git_init_repo(int identity)
-{
-	sh("git -c init.defaultBranch=main init -q .");
-	if (identity) {
-		sh("git config user.name '" ID_NAME "' && git config user.email " ID_EMAIL);
-	}
-	sh("git config commit.gpgsign false");
-}
-
-static void commit_all(const char *msg)
-{
-	sh("git add -A && git -c user.name=Base -c user.email=base@example.com commit -q -m '%s'", msg);
-}
 
 /*
  * The standard repository: `live init`, the tiny trainer as ./train, the
@@ -360,12 +85,6 @@ static char *tiny_repo(void)
 	return tiny_repo_with(PARAMS_5, 1);
 }
 
-/* refs/exps/<B[:2]>/<B[2:]>/ */
-static char *exp_prefix(const char *baseline)
-{
-	return fmt("refs/exps/%.2s/%s/", baseline, baseline + 2);
-}
-
 static int is_exp_name(const char *s)
 {
 	if (strncmp(s, "exp-", 4) || strlen(s) != 9)
@@ -380,20 +99,6 @@ static int is_exp_name(const char *s)
 static char *exp_refs(void)
 {
 	return sh("git for-each-ref --format='%%(objectname) %%(refname)' refs/exps");
-}
-
-/* The experiment refs (not those under refs/exps/exec/) of a baseline: names, count. */
-static int exp_names(const char *baseline, char names[][64], int max)
-{
-	char *list = sh("git for-each-ref --format='%%(refname)' '%s'", exp_prefix(baseline));
-	int n = 0;
-	size_t plen = strlen(exp_prefix(baseline));
-	for (char *save = NULL, *l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		assert_true(n < max);
-		assert_int_equal(strncmp(l, exp_prefix(baseline), plen), 0);
-		snprintf(names[n++], 64, "%s", l + plen);
-	}
-	return n;
 }
 
 /*
@@ -432,21 +137,6 @@ static char *lines_starting(const char *out, const char *const *prefixes)
 	return acc;
 }
 
-/* The md5 that dvc.lock text `lock` records for `path` ("" if none). */
-static char *lock_md5(const char *lock, const char *path)
-{
-	const char *p = strstr(lock, fmt("- path: %s\n", path));
-	if (!p)
-		return fmt("%s", "");
-	p = strchr(p, '\n') + 1;
-	const char *m = strstr(p, "md5: ");
-	const char *next = strstr(p, "- path: ");
-	if (!m || (next && next < m))
-		return fmt("%s", "");
-	m += 5;
-	return fmt("%.*s", (int)strcspn(m, "\n"), m);
-}
-
 /* The md5 a .dir manifest ([{"md5": "<32>", "relpath": "<p>"}, ...]) records for relpath. */
 static char *manifest_md5(const char *manifest, const char *relpath)
 {
@@ -454,11 +144,6 @@ static char *manifest_md5(const char *manifest, const char *relpath)
 	if (!at || at - manifest < 32 + 8 || strncmp(at - 32 - 8, "\"md5\": \"", 8))
 		fail_msg("no entry for %s in the manifest %s", relpath, manifest);
 	return fmt("%.32s", at - 32);
-}
-
-static char *cache_path(const char *md5)
-{
-	return fmt(".dvc/cache/%.2s/%s", md5, md5 + 2);
 }
 
 /* The model.pt bytes tests/cli/tiny_trainer.c writes at `step`. */
@@ -867,7 +552,7 @@ static void exp_run_makes_one_commit_per_step(void **state)
 	for (int i = 0; i < 5; i++) {
 		const char *c = shas[i];
 		assert_string_equal(sh("git log -1 --format='%%an <%%ae>|%%cn <%%ce>' %s", c),
-				    ID_NAME " <" ID_EMAIL ">|" ID_NAME " <" ID_EMAIL ">");
+				    CT_ID_NAME " <" CT_ID_EMAIL ">|" CT_ID_NAME " <" CT_ID_EMAIL ">");
 		char *subject = sh("git log -1 --format=%%s %s", c);
 		assert_int_equal(strlen(subject), strlen("dvc: commit experiment ") + 64);
 		assert_int_equal(strncmp(subject, "dvc: commit experiment ", 23), 0);
@@ -1208,8 +893,8 @@ static void second_concurrent_run_is_refused(void **state)
 {
 	(void)state;
 	char *base = tiny_repo_with("epochs: 10\nlr: 0.001\nmodel_bytes: 1000\nstep_ms: 300\n", 1);
-	char *out_path = fmt("%s/bg.%d.out", scratch_dir, (int)getpid());
-	char *err_path = fmt("%s/bg.%d.err", scratch_dir, (int)getpid());
+	char *out_path = fmt("%s/bg.%d.out", ct_scratch_dir, (int)getpid());
+	char *err_path = fmt("%s/bg.%d.err", ct_scratch_dir, (int)getpid());
 	fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
@@ -1225,7 +910,7 @@ static void second_concurrent_run_is_refused(void **state)
 		execl(LIVE_BIN, LIVE_BIN, "exp", "run", (char *)NULL);
 		_exit(127);
 	}
-	bg_pid = pid;
+	ct_bg_pid = pid;
 	/* Wait for its first checkpoint. */
 	int st = 1;
 	for (int i = 0; i < 1000 && st != 0; i++) {
@@ -1250,7 +935,7 @@ static void second_concurrent_run_is_refused(void **state)
 	/* The first run completes unaffected. */
 	int wst;
 	assert_int_equal(waitpid(pid, &wst, 0), pid);
-	bg_pid = -1;
+	ct_bg_pid = -1;
 	assert_true(WIFEXITED(wst));
 	char *bg_out = must_read(out_path), *bg_err = must_read(err_path);
 	unlink(out_path);
@@ -1431,51 +1116,13 @@ static void malformed_params_yaml_with_reset_keeps_everything(void **state)
 
 /* ---- main ---------------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	chmod(path, 0700);
-	return remove(path);
-}
-
 int main(void)
 {
-	if (access(LIVE_BIN, X_OK) != 0 || access(TINY_TRAINER, X_OK) != 0) {
-		fprintf(stderr, "test_cli: %s or %s is missing: build the targets live_cli and tiny_trainer\n",
-			LIVE_BIN, TINY_TRAINER);
+	if (ct_begin("test_cli", LIVE_BIN, TINY_TRAINER, (const char *)NULL))
 		return 1;
-	}
-	const char *tmp = getenv("TMPDIR");
-	snprintf(base_dir, sizeof(base_dir), "%s/livecli.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base_dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(home_dir, sizeof(home_dir), "%s/home", base_dir);
-	snprintf(scratch_dir, sizeof(scratch_dir), "%s/scratch", base_dir);
-	if (mkdir(home_dir, 0700) != 0 || mkdir(scratch_dir, 0700) != 0) {
-		perror("mkdir");
-		return 1;
-	}
-	char xdg[700];
-	snprintf(xdg, sizeof(xdg), "%s/.config", home_dir);
-	setenv("HOME", home_dir, 1);
-	setenv("XDG_CONFIG_HOME", xdg, 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	static const char *const unset[] = {
-		"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_CEILING_DIRECTORIES",
-		"GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_COUNT", "GIT_AUTHOR_NAME",
-		"GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
-		"GIT_COMMITTER_DATE", "EMAIL", "DVC_ROOT", "DVC_CHECKPOINT", "DVCLIVE_PATH", "DVCLIVE_SUMMARY",
-		"DVCLIVE_HTML", "DVCLIVE_RESUME", "LIVE_LAYOUT", "LIVE_SUMMARY_INTERVAL_MS", "LIVE_PARAMS_FILE",
-		"LIVE_STOP_SIGNALS", "LIVE_CHECKPOINT_FD", "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK",
-		"SLURM_PROCID",
-	};
-	for (size_t i = 0; i < sizeof(unset) / sizeof(*unset); i++)
-		unsetenv(unset[i]);
 
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, ct_setup, ct_teardown)
 		T(init_writes_dvc_files),
 		T(init_outside_git_and_no_scm),
 		T(tutorial_setup_gives_reference_dvc_yaml),
@@ -1497,7 +1144,5 @@ int main(void)
 #undef T
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
-	free(arena);
-	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return failed;
+	return ct_end(failed ? 1 : 0);
 }

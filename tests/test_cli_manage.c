@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clitest.h"
 #include "testutil.h"
 
 #ifndef LIVE_BIN
@@ -41,276 +42,9 @@
 #error "TINY_TRAINER must be defined by the build"
 #endif
 
-static char base_dir[512]; /* process-wide temp dir: home/ */
-static char home_dir[600];
-
-/* ---- memory that lives until the test's teardown --------------------------- */
-
-static void **arena;
-static size_t arena_n, arena_cap;
-
-static void *keep(void *p)
-{
-	assert_non_null(p);
-	if (arena_n == arena_cap) {
-		arena_cap = arena_cap ? arena_cap * 2 : 64;
-		arena = realloc(arena, arena_cap * sizeof(*arena));
-		assert_non_null(arena);
-	}
-	arena[arena_n++] = p;
-	return p;
-}
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, f);
-	assert_true(vasprintf(&s, f, ap) >= 0);
-	va_end(ap);
-	return keep(s);
-}
-
-static int setup(void **state)
-{
-	return tu_enter_tmpdir(state);
-}
-
-static int teardown(void **state)
-{
-	for (size_t i = 0; i < arena_n; i++)
-		free(arena[i]);
-	arena_n = 0;
-	return tu_leave_tmpdir(state);
-}
-
-/* ---- files ----------------------------------------------------------------- */
-
-/* A whole file (binary safe, NUL-terminated); NULL if missing. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0, r;
-	char *s = malloc(cap);
-	assert_non_null(s);
-	while ((r = fread(s + n, 1, cap - n - 1, f)) > 0) {
-		n += r;
-		if (cap - n - 1 == 0) {
-			s = realloc(s, cap *= 2);
-			assert_non_null(s);
-		}
-	}
-	fclose(f);
-	s[n] = 0;
-	if (len)
-		*len = n;
-	return keep(s);
-}
-
-static char *must_read(const char *path)
-{
-	char *s = slurp(path, NULL);
-	if (!s)
-		fail_msg("cannot read %s", path);
-	return s;
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-#define assert_contains(hay, needle)                                                                         \
-	do {                                                                                                 \
-		const char *h_ = (hay), *n_ = (needle);                                                      \
-		if (!strstr(h_, n_))                                                                         \
-			fail_msg("expected to find [%s] in:\n%s", n_, h_);                                   \
-	} while (0)
-#define assert_not_contains(hay, needle)                                                                     \
-	do {                                                                                                 \
-		const char *h_ = (hay), *n_ = (needle);                                                      \
-		if (strstr(h_, n_))                                                                          \
-			fail_msg("did not expect [%s] in:\n%s", n_, h_);                                     \
-	} while (0)
-
-/* ---- running programs ------------------------------------------------------- */
-
-typedef struct result {
-	int rc; /* exit code, or 128 + signal */
-	char *out, *err;
-} result;
-
-static void drain(int fd, char **buf, size_t *len, size_t *cap, int *open)
-{
-	if (*len + 4097 > *cap) {
-		*cap = (*cap + 4097) * 2;
-		*buf = realloc(*buf, *cap);
-		assert_non_null(*buf);
-	}
-	ssize_t r = read(fd, *buf + *len, 4096);
-	if (r > 0)
-		*len += (size_t)r;
-	else if (r == 0 || (errno != EINTR && errno != EAGAIN))
-		*open = 0;
-	(*buf)[*len] = 0;
-}
-
-/* Run argv (no shell) in the current directory, stdin from /dev/null; stdout and stderr apart. */
-static result run_argv(char *const argv[])
-{
-	int o[2], e[2];
-	assert_int_equal(pipe2(o, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(e, O_CLOEXEC), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		execv(argv[0], argv);
-		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(o[1]);
-	close(e[1]);
-	size_t ol = 0, oc = 8192, el = 0, ec = 8192;
-	char *ob = malloc(oc), *eb = malloc(ec);
-	int oo = 1, eo = 1;
-	assert_non_null(ob);
-	assert_non_null(eb);
-	ob[0] = eb[0] = 0;
-	while (oo || eo) {
-		struct pollfd p[2] = {{.fd = oo ? o[0] : -1, .events = POLLIN},
-		                      {.fd = eo ? e[0] : -1, .events = POLLIN}};
-		if (poll(p, 2, -1) < 0) {
-			assert_int_equal(errno, EINTR);
-			continue;
-		}
-		if (p[0].revents)
-			drain(o[0], &ob, &ol, &oc, &oo);
-		if (p[1].revents)
-			drain(e[0], &eb, &el, &ec, &eo);
-	}
-	close(o[0]);
-	close(e[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	result r = {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), keep(ob), keep(eb)};
-	return r;
-}
-
-/* `live <args...>` from a NULL-terminated list. */
-static result live_va(const char *first, va_list ap)
-{
-	char *argv[64];
-	int n = 0;
-	argv[n++] = (char *)LIVE_BIN;
-	for (const char *a = first; a; a = va_arg(ap, const char *)) {
-		assert_true(n < 63);
-		argv[n++] = (char *)a;
-	}
-	argv[n] = NULL;
-	return run_argv(argv);
-}
-
-static result live_v(const char *first, ...)
-{
-	va_list ap;
-	va_start(ap, first);
-	result r = live_va(first, ap);
-	va_end(ap);
-	return r;
-}
-
-/* The same, required to succeed. */
-static result live_ok_v(const char *first, ...)
-{
-	va_list ap;
-	va_start(ap, first);
-	result r = live_va(first, ap);
-	va_end(ap);
-	if (r.rc != 0)
-		fail_msg("live %s ... exited %d\nstdout:\n%s\nstderr:\n%s", first, r.rc, r.out, r.err);
-	return r;
-}
-#define LIVE(...) live_v(__VA_ARGS__, (const char *)NULL)
-#define LIVE_OK(...) live_ok_v(__VA_ARGS__, (const char *)NULL)
-
-/* A shell command's stdout (stderr passes through); *status = exit code. */
-static char *vsh(int *status, const char *f, va_list ap)
-{
-	char *cmd = NULL;
-	assert_true(vasprintf(&cmd, f, ap) >= 0);
-	fflush(NULL);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	size_t cap = 4096, n = 0, r;
-	char *out = malloc(cap);
-	assert_non_null(out);
-	while ((r = fread(out + n, 1, cap - n - 1, p)) > 0) {
-		n += r;
-		if (cap - n - 1 == 0) {
-			out = realloc(out, cap *= 2);
-			assert_non_null(out);
-		}
-	}
-	out[n] = 0;
-	int st = pclose(p);
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-	free(cmd);
-	return keep(out);
-}
-
-static char *sh_status(int *status, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static char *sh_status(int *status, const char *f, ...)
-{
-	va_list ap;
-	va_start(ap, f);
-	char *out = vsh(status, f, ap);
-	va_end(ap);
-	return out;
-}
-
-/* A command that must succeed; its stdout less one trailing newline. */
-static char *sh(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *sh(const char *f, ...)
-{
-	va_list ap;
-	int status;
-	va_start(ap, f);
-	char *out = vsh(&status, f, ap);
-	va_end(ap);
-	if (status != 0) {
-		va_start(ap, f);
-		char cmd[2048];
-		vsnprintf(cmd, sizeof(cmd), f, ap);
-		va_end(ap);
-		fail_msg("command failed (%d): %s\n%s", status, cmd, out);
-	}
-	size_t n = strlen(out);
-	if (n && out[n - 1] == '\n')
-		out[n - 1] = 0;
-	return out;
-}
-
 /* ---- repositories --------------------------------------------------------------- */
 
 #define PARAMS_5 "epochs: 5\nlr: 0.001\nmodel_bytes: 1000\nstep_ms: 0\n"
-
-static void commit_all(const char *msg)
-{
-	sh("git add -A && git commit -q -m '%s'", msg);
-}
 
 /*
  * A repository as the tutorial makes it: `live init`, the tiny trainer as
@@ -319,9 +53,7 @@ static void commit_all(const char *msg)
  */
 static char *tiny_repo(void)
 {
-	sh("git -c init.defaultBranch=main init -q .");
-	sh("git config user.name 'Live Tester' && git config user.email tester@example.com");
-	sh("git config commit.gpgsign false");
+	git_init_repo(1);
 	LIVE_OK("init", "-q");
 	sh("cp '%s' train", TINY_TRAINER);
 	tu_write_file("params.yaml", PARAMS_5);
@@ -343,41 +75,12 @@ static char *new_baseline(void)
 	return sh("git rev-parse HEAD");
 }
 
-/* refs/exps/<B[:2]>/<B[2:]>/ */
-static char *exp_prefix(const char *baseline)
-{
-	return fmt("refs/exps/%.2s/%s/", baseline, baseline + 2);
-}
-
-/* The names of a baseline's experiments (refname order); their count. */
-static int exp_names(const char *baseline, char names[][64], int max)
-{
-	char *list = sh("git for-each-ref --format='%%(refname)' '%s'", exp_prefix(baseline));
-	int n = 0;
-	size_t plen = strlen(exp_prefix(baseline));
-	for (char *save = NULL, *l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		assert_true(n < max);
-		snprintf(names[n++], 64, "%s", l + plen);
-	}
-	return n;
-}
-
 /* The only experiment of a baseline: its name. */
 static char *only_exp(const char *baseline)
 {
 	char names[8][64];
 	assert_int_equal(exp_names(baseline, names, 8), 1);
 	return fmt("%s", names[0]);
-}
-
-static char *ref_sha(const char *ref)
-{
-	int status;
-	char *out = sh_status(&status, "git rev-parse -q --verify '%s' 2>/dev/null", ref);
-	size_t n = strlen(out);
-	if (n && out[n - 1] == '\n')
-		out[n - 1] = 0;
-	return status == 0 ? out : NULL;
 }
 
 static char *tip_of(const char *baseline, const char *name)
@@ -405,21 +108,6 @@ static char *checkpoint_at(const char *baseline, const char *tip, int step)
 			return fmt("%s", l);
 	fail_msg("no checkpoint of step %d below %s", step, tip);
 	return NULL;
-}
-
-/* The md5 a dvc.lock text records for `path`. */
-static char *lock_md5(const char *lock, const char *path)
-{
-	const char *p = strstr(lock, fmt("- path: %s\n", path));
-	assert_non_null(p);
-	p = strstr(p, "md5: ");
-	assert_non_null(p);
-	return fmt("%.*s", (int)strcspn(p + 5, "\n"), p + 5);
-}
-
-static char *cache_path(const char *md5)
-{
-	return fmt(".dvc/cache/%.2s/%s", md5, md5 + 2);
 }
 
 /* The cached model.pt of a checkpoint commit. */
@@ -903,65 +591,11 @@ static void remove_takes_several_names(void **state)
 
 int main(void)
 {
-	if (access(LIVE_BIN, X_OK) != 0 || access(TINY_TRAINER, X_OK) != 0) {
-		fprintf(stderr, "test_cli_manage: %s or %s is missing: build live_cli and tiny_trainer\n",
-		        LIVE_BIN, TINY_TRAINER);
+	if (ct_begin("test_cli_manage", LIVE_BIN, TINY_TRAINER, (const char *)NULL))
 		return 1;
-	}
-	const char *tmp = getenv("TMPDIR");
-	snprintf(base_dir, sizeof(base_dir), "%s/livemanage.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base_dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(home_dir, sizeof(home_dir), "%s/home", base_dir);
-	if (mkdir(home_dir, 0700) != 0) {
-		perror("mkdir");
-		return 1;
-	}
-	char xdg[700];
-	snprintf(xdg, sizeof(xdg), "%s/.config", home_dir);
-	setenv("HOME", home_dir, 1);
-	setenv("XDG_CONFIG_HOME", xdg, 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	static const char *const unset[] = {
-	        "GIT_DIR",
-	        "GIT_WORK_TREE",
-	        "GIT_INDEX_FILE",
-	        "GIT_OBJECT_DIRECTORY",
-	        "GIT_CEILING_DIRECTORIES",
-	        "GIT_CONFIG",
-	        "GIT_CONFIG_GLOBAL",
-	        "GIT_CONFIG_SYSTEM",
-	        "GIT_CONFIG_COUNT",
-	        "GIT_AUTHOR_NAME",
-	        "GIT_AUTHOR_EMAIL",
-	        "GIT_AUTHOR_DATE",
-	        "GIT_COMMITTER_NAME",
-	        "GIT_COMMITTER_EMAIL",
-	        "GIT_COMMITTER_DATE",
-	        "EMAIL",
-	        "DVC_ROOT",
-	        "DVC_CHECKPOINT",
-	        "DVCLIVE_PATH",
-	        "DVCLIVE_SUMMARY",
-	        "DVCLIVE_HTML",
-	        "DVCLIVE_RESUME",
-	        "LIVE_LAYOUT",
-	        "LIVE_SUMMARY_INTERVAL_MS",
-	        "LIVE_PARAMS_FILE",
-	        "LIVE_STOP_SIGNALS",
-	        "LIVE_CHECKPOINT_FD",
-	        "RANK",
-	        "OMPI_COMM_WORLD_RANK",
-	        "PMI_RANK",
-	        "SLURM_PROCID",
-	};
-	for (size_t i = 0; i < sizeof(unset) / sizeof(*unset); i++)
-		unsetenv(unset[i]);
 
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, ct_setup, ct_teardown)
 	        T(apply_mid_checkpoint_restores_the_workspace),
 	        T(apply_then_run_with_a_param_starts_a_new_branch_at_that_checkpoint),
 	        T(apply_of_an_unchanged_mid_checkpoint_then_run_is_refused),
@@ -981,10 +615,5 @@ int main(void)
 #undef T
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
-	free(arena);
-	char cmd[700];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "test_cli_manage: could not remove %s\n", base_dir);
-	return failed ? 1 : 0;
+	return ct_end(failed ? 1 : 0);
 }

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clitest.h"
 #include "testutil.h"
 
 #ifndef LIVE_BIN
@@ -46,165 +47,17 @@
 #error "LIVE_TEST_GOLDEN (tests/data/cli_show) must be defined by the build"
 #endif
 
-static char base_dir[512];
-
-/* ---- memory freed at teardown ----------------------------------------------- */
-
-static void **kept;
-static size_t nkept, capkept;
-
-static void *keep(void *p)
-{
-	assert_non_null(p);
-	if (nkept == capkept) {
-		capkept = capkept ? capkept * 2 : 64;
-		kept = realloc(kept, capkept * sizeof(*kept));
-		assert_non_null(kept);
-	}
-	kept[nkept++] = p;
-	return p;
-}
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, f);
-	assert_true(vasprintf(&s, f, ap) >= 0);
-	va_end(ap);
-	return keep(s);
-}
-
-static int setup(void **state)
-{
-	return tu_enter_tmpdir(state);
-}
-
-static int teardown(void **state)
-{
-	for (size_t i = 0; i < nkept; i++)
-		free(kept[i]);
-	nkept = 0;
-	return tu_leave_tmpdir(state);
-}
-
-#define assert_contains(hay, needle)                                                              \
-	do {                                                                                      \
-		const char *h_ = (hay), *n_ = (needle);                                           \
-		if (!strstr(h_, n_))                                                              \
-			fail_msg("expected to find [%s] in:\n%s", n_, h_);                        \
-	} while (0)
-#define assert_not_contains(hay, needle)                                                          \
-	do {                                                                                      \
-		const char *h_ = (hay), *n_ = (needle);                                           \
-		if (strstr(h_, n_))                                                               \
-			fail_msg("did not expect [%s] in:\n%s", n_, h_);                          \
-	} while (0)
-
 /* ---- running programs ---------------------------------------------------------- */
-
-typedef struct result {
-	int rc;
-	char *out, *err;
-} result;
-
-static void drain(int fd, char **buf, size_t *len, size_t *cap, int *open)
-{
-	if (*len + 4097 > *cap) {
-		*cap = (*cap + 4097) * 2;
-		*buf = realloc(*buf, *cap);
-		assert_non_null(*buf);
-	}
-	ssize_t r = read(fd, *buf + *len, 4096);
-	if (r > 0)
-		*len += (size_t)r;
-	else if (r == 0 || (errno != EINTR && errno != EAGAIN))
-		*open = 0;
-	(*buf)[*len] = 0;
-}
-
-/* `live` with `env` ("NAME=value" entries, NULL-terminated, or NULL) added; stdout and stderr apart. */
-static result run_live(char *const *env, char *const argv[])
-{
-	int o[2], e[2];
-	assert_int_equal(pipe2(o, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(e, O_CLOEXEC), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		for (size_t i = 0; env && env[i]; i++)
-			putenv(env[i]);
-		execv(LIVE_BIN, argv);
-		dprintf(2, "exec %s: %s\n", LIVE_BIN, strerror(errno));
-		_exit(127);
-	}
-	close(o[1]);
-	close(e[1]);
-	size_t ol = 0, oc = 8192, el = 0, ec = 8192;
-	char *ob = malloc(oc), *eb = malloc(ec);
-	int oo = 1, eo = 1;
-	assert_non_null(ob);
-	assert_non_null(eb);
-	ob[0] = eb[0] = 0;
-	while (oo || eo) {
-		struct pollfd p[2] = { { .fd = oo ? o[0] : -1, .events = POLLIN },
-				       { .fd = eo ? e[0] : -1, .events = POLLIN } };
-		if (poll(p, 2, -1) < 0) {
-			assert_int_equal(errno, EINTR);
-			continue;
-		}
-		if (p[0].revents)
-			drain(o[0], &ob, &ol, &oc, &oo);
-		if (p[1].revents)
-			drain(e[0], &eb, &el, &ec, &eo);
-	}
-	close(o[0]);
-	close(e[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	result r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), keep(ob), keep(eb) };
-	return r;
-}
-
-static result live_env_v(char *const *env, const char *first, va_list ap)
-{
-	char *argv[64];
-	int n = 0;
-	argv[n++] = (char *)"live";
-	for (const char *a = first; a; a = va_arg(ap, const char *)) {
-		assert_true(n < 63);
-		argv[n++] = (char *)a;
-	}
-	argv[n] = NULL;
-	return run_live(env, argv);
-}
-
-static result live_v(const char *first, ...)
-{
-	va_list ap;
-	va_start(ap, first);
-	result r = live_env_v(NULL, first, ap);
-	va_end(ap);
-	return r;
-}
 
 static result live_env(char *const *env, const char *first, ...)
 {
 	va_list ap;
 	va_start(ap, first);
-	result r = live_env_v(env, first, ap);
+	run_opts o = { .env = (const char *const *)env };
+	result r = live_vo(&o, first, ap);
 	va_end(ap);
 	return r;
 }
-#define LIVE(...) live_v(__VA_ARGS__, (const char *)NULL)
 #define LIVE_ENV(env, ...) live_env(env, __VA_ARGS__, (const char *)NULL)
 
 /* `live` on a pseudo-terminal of cols x rows; what it wrote there. */
@@ -233,7 +86,7 @@ static char *live_tty(char *const *env, int cols, int rows, const char *const *a
 	assert_non_null(buf);
 	buf[0] = 0;
 	while (open)
-		drain(master, &buf, &len, &cap, &open); /* EIO once the child is gone */
+		ct_drain(master, &buf, &len, &cap, &open); /* EIO once the child is gone */
 	keep(buf);
 	close(master);
 	int st;
@@ -241,39 +94,6 @@ static char *live_tty(char *const *env, int cols, int rows, const char *const *a
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	return buf;
-}
-
-/* A shell command that must succeed; its stdout less one trailing newline. */
-static char *sh(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *sh(const char *f, ...)
-{
-	va_list ap;
-	char *cmd = NULL;
-	va_start(ap, f);
-	assert_true(vasprintf(&cmd, f, ap) >= 0);
-	va_end(ap);
-	keep(cmd);
-	fflush(NULL);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	size_t cap = 4096, n = 0, r;
-	char *out = malloc(cap);
-	assert_non_null(out);
-	while ((r = fread(out + n, 1, cap - n - 1, p)) > 0) {
-		n += r;
-		if (cap - n - 1 == 0) {
-			out = realloc(out, cap *= 2);
-			assert_non_null(out);
-		}
-	}
-	out[n] = 0;
-	keep(out);
-	int st = pclose(p);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("command failed: %s\n%s", cmd, out);
-	if (n && out[n - 1] == '\n')
-		out[n - 1] = 0;
-	return out;
 }
 
 /* ---- repositories ---------------------------------------------------------------- */
@@ -746,42 +566,12 @@ static void params_diff_shows_changed_params(void **state)
 
 int main(void)
 {
-	if (access(LIVE_BIN, X_OK) != 0 || access(TINY_TRAINER, X_OK) != 0) {
-		fprintf(stderr, "test_cli_show: %s or %s is missing\n", LIVE_BIN, TINY_TRAINER);
+	if (ct_begin("test_cli_show", LIVE_BIN, TINY_TRAINER, (const char *)NULL))
 		return 1;
-	}
-	const char *tmp = getenv("TMPDIR");
-	snprintf(base_dir, sizeof(base_dir), "%s/liveshow.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base_dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	char home[600], xdg[700];
-	snprintf(home, sizeof(home), "%s/home", base_dir);
-	snprintf(xdg, sizeof(xdg), "%s/.config", home);
-	if (mkdir(home, 0700) != 0) {
-		perror("mkdir");
-		return 1;
-	}
-	setenv("HOME", home, 1);
-	setenv("XDG_CONFIG_HOME", xdg, 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	static const char *const unset[] = {
-		"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-		"GIT_CEILING_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
-		"GIT_CONFIG_COUNT", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
-		"GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE", "EMAIL", "DVC_ROOT",
-		"DVC_CHECKPOINT", "DVCLIVE_PATH", "DVCLIVE_SUMMARY", "DVCLIVE_HTML", "DVCLIVE_RESUME",
-		"LIVE_LAYOUT", "LIVE_SUMMARY_INTERVAL_MS", "LIVE_PARAMS_FILE", "LIVE_STOP_SIGNALS",
-		"LIVE_CHECKPOINT_FD", "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID", "COLUMNS",
-		"LINES", "NO_COLOR", "PAGER",
-	};
-	for (size_t i = 0; i < sizeof(unset) / sizeof(*unset); i++)
-		unsetenv(unset[i]);
 	setenv("TERM", "xterm-256color", 1);
 
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, ct_setup, ct_teardown)
 		T(exp_show_first_run_is_one_chain),
 		T(exp_show_modified_checkpoint_names_its_parent),
 		T(exp_show_branch_from_applied_checkpoint),
@@ -794,11 +584,5 @@ int main(void)
 		T(params_diff_shows_changed_params),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	char *cmd = NULL;
-	if (asprintf(&cmd, "rm -rf '%s'", base_dir) >= 0) {
-		if (system(cmd) != 0)
-			fprintf(stderr, "test_cli_show: could not remove %s\n", base_dir);
-		free(cmd);
-	}
-	return rc;
+	return ct_end(rc ? 1 : 0);
 }
