@@ -223,11 +223,20 @@ LIVE_EXTERN int live_run_log_int_flags(live_run *run, const char *name, long lon
  *
  * On a write failure (full disk, ...) the step still advances, the rows that
  * could not be written are kept and retried at the next step, and no file is
- * left with a partial row. Errors: LIVE_EIO, LIVE_ECLOSED.
+ * left with a partial row.
+ *
+ * The largest step is 2^62 (4611686018427387904): there this call fails
+ * with LIVE_EINVALID and does nothing (and a run whose history ends at 2^62
+ * cannot be resumed: opening it fails with LIVE_EINVALID); the step stays, its rows stay pending and reach the files at sync
+ * or close. Errors: LIVE_EIO, LIVE_ECLOSED, LIVE_EINVALID (at the largest step).
  */
 LIVE_EXTERN int live_run_next_step(live_run *run);
 
-/** Move to step `step` (>= 0) without writing anything. Errors: LIVE_EINVALID. */
+/**
+ * Move to step `step` without writing anything. `step` is 0 to 2^62
+ * (4611686018427387904) included; outside that it fails with LIVE_EINVALID
+ * and the step does not change. Errors: LIVE_EINVALID, LIVE_ECLOSED.
+ */
 LIVE_EXTERN int live_run_set_step(live_run *run, long long step);
 
 /** The current step (0 for a new run); -1 for NULL. */
@@ -348,9 +357,9 @@ LIVE_EXTERN int live_log(const char *name, double value);
 LIVE_EXTERN int live_log_int(const char *name, long long value);
 /** live_run_log_flags() on the default run. */
 LIVE_EXTERN int live_log_flags(const char *name, double value, unsigned flags);
-/** live_run_next_step() on the default run. */
+/** live_run_next_step() on the default run (fails at the largest step, 2^62). */
 LIVE_EXTERN int live_next_step(void);
-/** live_run_set_step() on the default run. */
+/** live_run_set_step() on the default run (0 to 2^62). */
 LIVE_EXTERN int live_set_step(long long step);
 /** The default run's current step; opens it if needed; -1 if that fails. */
 LIVE_EXTERN long long live_get_step(void);

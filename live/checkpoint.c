@@ -15,6 +15,17 @@
  * The channel belongs to the process, not to a run: it is set up once, from
  * the environment, and one mutex serialises its exchanges.
  *
+ * Under a launcher (`mpirun -np 2 ./train` as the stage command; the
+ * process has a rank variable, as env.c reads them): only rank 0 takes
+ * checkpoints; other ranks never signal, whatever per_rank says. Open MPI
+ * closes every inherited descriptor in the processes it starts, so the
+ * number in LIVE_CHECKPOINT_FD may be closed there, or already reused by the
+ * launcher's own sockets, which must never see a request: the descriptor is
+ * used only if it is a connected, unnamed AF_UNIX stream socket made by
+ * another process (the runner's socketpair). Otherwise, under a launcher,
+ * rank 0 falls back to the file protocol, which both runners serve; without
+ * one it is an error, as before.
+ *
  * Stopping: when the runner sets LIVE_STOP_SIGNALS=1, SIGINT and SIGTERM set
  * a flag instead of killing the trainer; a loop that polls
  * live_stop_requested() finishes its step and ends cleanly. A trainer that
@@ -33,8 +44,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/inotify.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -47,6 +60,7 @@ static int mode = CK_OFF;
 static int fast_fd = -1;
 static char signal_dir[PATH_MAX];  /* <root>/.dvc/tmp */
 static char signal_file[PATH_MAX]; /* <root>/.dvc/tmp/DVC_CHECKPOINT */
+static char runner_lock[PATH_MAX]; /* <root>/.dvc/tmp/live-exp-run.lock, held by `live exp run` */
 static char broken_why[256];
 
 static volatile sig_atomic_t stop_signal;
@@ -91,6 +105,42 @@ static int find_root(char *root, size_t size)
 	}
 }
 
+/* The rank a launcher gave this process (env.c's variables, first one set); -1: no launcher. */
+static long launcher_rank(void)
+{
+	static const char *const vars[] = { "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID" };
+	for (size_t i = 0; i < sizeof(vars) / sizeof(*vars); i++) {
+		const char *s = getenv(vars[i]);
+		if (!s || !*s)
+			continue;
+		char *end;
+		long v = strtol(s, &end, 10);
+		return *end || v < 0 ? -1 : v; /* a bad value fails live_init (env.c) */
+	}
+	return -1;
+}
+
+/* The runner's end of its socketpair, or something else that happens to have the number? */
+static int is_runner_socket(int fd)
+{
+	struct stat st;
+	int type;
+	struct sockaddr_un peer;
+	struct ucred cred;
+	socklen_t len = sizeof(type);
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+		return 0;
+	/* a socketpair's peer has no name; a connection to a listening socket has one */
+	len = sizeof(peer);
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0 || peer.sun_family != AF_UNIX ||
+	    len != sizeof(sa_family_t))
+		return 0;
+	/* a socketpair's credentials are its creator's: not ours, or it is our own library's */
+	len = sizeof(cred);
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid != getpid();
+}
+
 static void setup(void)
 {
 	if (truthy(getenv("LIVE_STOP_SIGNALS"))) {
@@ -103,26 +153,48 @@ static void setup(void)
 	}
 	if (!truthy(getenv("DVC_CHECKPOINT")))
 		return;
+	long rank = launcher_rank();
+	if (rank > 0)
+		return; /* rank 0 alone checkpoints */
 	const char *fd = getenv("LIVE_CHECKPOINT_FD");
+	int lost = 0; /* the runner's socket did not reach us through the launcher */
 	if (fd && *fd) {
 		char *end;
 		long v = strtol(fd, &end, 10);
-		if (*end || v < 0 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0) {
-			mode = CK_BROKEN;
-			snprintf(broken_why, sizeof(broken_why),
-				 "checkpoint: LIVE_CHECKPOINT_FD='%.32s' is not an open descriptor", fd);
+		int is_open = !*end && v >= 0 && v <= INT_MAX && fcntl((int)v, F_GETFD) >= 0;
+		if (is_open && is_runner_socket((int)v)) {
+			fast_fd = (int)v;
+			fcntl(fast_fd, F_SETFD, FD_CLOEXEC); /* not for the trainer's own children */
+			mode = CK_FAST;
 			return;
 		}
-		fast_fd = (int)v;
-		fcntl(fast_fd, F_SETFD, FD_CLOEXEC); /* not for the trainer's own children */
-		mode = CK_FAST;
-		return;
+		if (rank < 0) {
+			mode = CK_BROKEN;
+			snprintf(broken_why, sizeof(broken_why),
+				 is_open ? "checkpoint: LIVE_CHECKPOINT_FD='%.32s' is not the runner's socket"
+				      : "checkpoint: LIVE_CHECKPOINT_FD='%.32s' is not an open descriptor",
+				 fd);
+			return;
+		}
+		lost = 1;
 	}
 	char root[PATH_MAX];
-	if (find_root(root, sizeof(root)) != 0)
+	if (find_root(root, sizeof(root)) != 0) {
+		if (lost) {
+			mode = CK_BROKEN;
+			snprintf(broken_why, sizeof(broken_why),
+				 "checkpoint: LIVE_CHECKPOINT_FD='%.32s' did not survive the launcher, and there is "
+				 "no DVC repository (DVC_ROOT) for the file protocol",
+				 fd);
+		}
 		return; /* no DVC repository: dvclive makes no checkpoint either */
+	}
 	snprintf(signal_dir, sizeof(signal_dir), "%.4000s/.dvc/tmp", root);
 	snprintf(signal_file, sizeof(signal_file), "%.4000s/.dvc/tmp/DVC_CHECKPOINT", root);
+	/* LIVE_CHECKPOINT_FD says the runner is `live exp run`, which holds this lock while it runs
+	 * (under DVC, a lock file left by an earlier `live exp run` says nothing) */
+	if (lost)
+		snprintf(runner_lock, sizeof(runner_lock), "%.4000s/.dvc/tmp/live-exp-run.lock", root);
 	mode = CK_FILE;
 }
 
@@ -177,6 +249,28 @@ static int signal_fast(long long step)
 	return fail_broken("checkpoint: unexpected reply from the runner: '%.200s'", reply);
 }
 
+/*
+ * Is the runner gone? Our parent exiting says so for a trainer that the runner
+ * (or its shell) started. Under a launcher, the parent is the launcher, which
+ * outlives a killed runner; `live exp run` holds a flock on its repository lock
+ * for as long as it runs, so a free lock says it too. (A shared lock taken for
+ * an instant: it never blocks a runner that still holds its own. A new run
+ * starting in that instant, after the old one died, would be refused once.)
+ */
+static int runner_gone(pid_t parent)
+{
+	if (getppid() != parent)
+		return 1;
+	if (!runner_lock[0])
+		return 0; /* not `live exp run` (real DVC): the parent is all we can watch */
+	int fd = open(runner_lock, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int unheld = flock(fd, LOCK_SH | LOCK_NB) == 0;
+	close(fd); /* drops the lock */
+	return unheld;
+}
+
 static int signal_file_protocol(void)
 {
 	int in = inotify_init1(IN_CLOEXEC);
@@ -196,11 +290,13 @@ static int signal_file_protocol(void)
 	pid_t parent = getppid();
 	struct stat st;
 	while (stat(signal_file, &st) == 0) {
-		if (getppid() != parent) {
+		if (runner_gone(parent)) {
+			int orphan = getppid() != parent;
 			if (in >= 0)
 				close(in);
 			unlink(signal_file);
-			return fail_broken("checkpoint: the runner is gone (%s)", "parent process exited");
+			return fail_broken("checkpoint: the runner is gone (%s)",
+					   orphan ? "parent process exited" : "its repository lock is free");
 		}
 		/* inotify wakes us at the deletion; the timeout re-checks the parent. */
 		struct pollfd p = { .fd = in, .events = POLLIN };

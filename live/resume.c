@@ -625,6 +625,9 @@ int live__resume_load(live_run *r)
 		}
 	}
 	long long last = sum_step > s.max_step ? sum_step : s.max_step;
+	if (last >= STEP_MAX)
+		return live__fail(LIVE_EINVALID, "%s: step %lld is the largest (2^62): the run cannot continue "
+		                  "(start a new one, or remove the history)", r->cfg.dir, last);
 	if (last >= 0) {
 		r->step = last + 1;
 		r->step_known = 1;

@@ -15,6 +15,12 @@
  *  - Anchors and aliases work for every kind of node (the alias shares the
  *    node, so a hostile file cannot multiply memory). The merge key "<<" is
  *    rejected: read as an ordinary key it would hide the merged values.
+ *    Each node records how many nodes it stands for with its aliases
+ *    expanded (pnode.expanded, counted once as the node is built), so that
+ *    code which copies or renders whole values can refuse a "billion laughs"
+ *    value before it starts rather than walk it: a tree carries a budget of
+ *    LIVE__YAML_EXPAND_MAX such nodes (live__yaml_spend), which bounds the
+ *    work per file however many values are rendered.
  *  - Collections nested more than 64 deep are an error, which bounds the
  *    recursion of the reader.
  */
@@ -46,6 +52,7 @@ struct loader {
 	const char *path;
 	locale_t c_locale;
 	struct pnode *nodes;
+	size_t *budget; /* in the first node */
 	struct anchor *anchors;
 	size_t nanchors, anchors_cap;
 };
@@ -153,9 +160,27 @@ static struct pnode *new_node(struct loader *ld, enum pkind kind)
 	if (!n)
 		return NULL;
 	n->kind = kind;
+	n->expanded = 1;
+	if (!ld->budget) {
+		n->budget_store = LIVE__YAML_EXPAND_MAX;
+		ld->budget = &n->budget_store;
+	}
+	n->budget = ld->budget;
 	n->next_alloc = ld->nodes;
 	ld->nodes = n;
 	return n;
+}
+
+static size_t add_sat(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* A child counts with all it stands for; `alias` says it was reached through an alias. */
+static void count_child(struct pnode *n, const struct pnode *child, int alias)
+{
+	n->expanded = add_sat(n->expanded, child->expanded);
+	n->aliased |= alias || child->aliased;
 }
 
 static int add_item(struct pnode *n, const struct pnode *key, const struct pnode *value,
@@ -377,7 +402,8 @@ static int check_duplicates(struct loader *ld, const struct pnode *map)
 		       first->mark.line + 1);
 }
 
-static int parse_node(struct loader *ld, yaml_event_t *ev, int depth, const struct pnode **out);
+static int parse_node(struct loader *ld, yaml_event_t *ev, int depth, const struct pnode **out,
+		      int *alias);
 
 static int parse_sequence(struct loader *ld, struct pnode *seq, int depth)
 {
@@ -385,6 +411,7 @@ static int parse_sequence(struct loader *ld, struct pnode *seq, int depth)
 		yaml_event_t ev;
 		const struct pnode *item;
 		yaml_mark_t mark;
+		int alias;
 		int rc = next_event(ld, &ev);
 
 		if (rc)
@@ -394,11 +421,12 @@ static int parse_sequence(struct loader *ld, struct pnode *seq, int depth)
 			return 0;
 		}
 		mark = ev.start_mark;
-		rc = parse_node(ld, &ev, depth + 1, &item);
+		rc = parse_node(ld, &ev, depth + 1, &item, &alias);
 		if (rc)
 			return rc;
 		if (add_item(seq, NULL, item, mark))
 			return oom(ld);
+		count_child(seq, item, alias);
 	}
 }
 
@@ -408,6 +436,7 @@ static int parse_mapping(struct loader *ld, struct pnode *map, int depth)
 		yaml_event_t ev;
 		const struct pnode *key, *value;
 		yaml_mark_t mark;
+		int key_alias, alias;
 		int rc = next_event(ld, &ev);
 
 		if (rc)
@@ -417,7 +446,7 @@ static int parse_mapping(struct loader *ld, struct pnode *map, int depth)
 			return check_duplicates(ld, map);
 		}
 		mark = ev.start_mark;
-		rc = parse_node(ld, &ev, depth + 1, &key);
+		rc = parse_node(ld, &ev, depth + 1, &key, &key_alias);
 		if (rc)
 			return rc;
 		if (key->kind == PK_MAP || key->kind == PK_SEQ)
@@ -428,11 +457,13 @@ static int parse_mapping(struct loader *ld, struct pnode *map, int depth)
 		rc = next_event(ld, &ev);
 		if (rc)
 			return rc;
-		rc = parse_node(ld, &ev, depth + 1, &value);
+		rc = parse_node(ld, &ev, depth + 1, &value, &alias);
 		if (rc)
 			return rc;
 		if (add_item(map, key, value, mark))
 			return oom(ld);
+		count_child(map, key, key_alias);
+		count_child(map, value, alias);
 	}
 }
 
@@ -448,9 +479,10 @@ static const yaml_char_t *event_anchor(const yaml_event_t *ev)
 
 /*
  * Build the node that starts with `ev` (consumed). `depth` counts the
- * collections around it.
+ * collections around it; *alias tells whether `ev` was an alias.
  */
-static int parse_node(struct loader *ld, yaml_event_t *ev, int depth, const struct pnode **out)
+static int parse_node(struct loader *ld, yaml_event_t *ev, int depth, const struct pnode **out,
+		      int *alias)
 {
 	yaml_mark_t mark = ev->start_mark;
 	yaml_event_type_t type = ev->type;
@@ -459,6 +491,7 @@ static int parse_node(struct loader *ld, yaml_event_t *ev, int depth, const stru
 	struct pnode *n = NULL;
 	int rc = 0;
 
+	*alias = type == YAML_ALIAS_EVENT;
 	if (type == YAML_ALIAS_EVENT) {
 		rc = resolve_alias(ld, ev, out);
 		yaml_event_delete(ev);
@@ -499,7 +532,7 @@ static int parse_stream(struct loader *ld, const struct pnode **root)
 {
 	yaml_event_t ev;
 	yaml_mark_t mark;
-	int rc;
+	int rc, alias;
 
 	*root = NULL;
 	if ((rc = next_event(ld, &ev))) /* stream start */
@@ -516,7 +549,7 @@ static int parse_stream(struct loader *ld, const struct pnode **root)
 		return rc;
 	mark = ev.start_mark;
 	if (ev.type == YAML_MAPPING_START_EVENT) {
-		rc = parse_node(ld, &ev, 0, root);
+		rc = parse_node(ld, &ev, 0, root, &alias);
 	} else if (ev.type == YAML_SCALAR_EVENT &&
 		   ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 		   is_null_text((const char *)ev.data.scalar.value)) {
@@ -577,6 +610,57 @@ int live__yaml_read(const char *path, const struct pnode **root, struct pnode **
 	}
 	*nodes = ld.nodes;
 	return 0;
+}
+
+int live__yaml_spend(const struct pnode *n)
+{
+	if (n->expanded > *n->budget)
+		return -1;
+	*n->budget -= n->expanded;
+	return 0;
+}
+
+int live__yaml_check_expansion(const char *path, const struct pnode *root)
+{
+	char key[512] = "", shown[LIVE__EXCERPT_MAX + 4];
+	size_t at = 0;
+	const struct pnode *n = root;
+	yaml_mark_t mark;
+
+	if (!root || !root->aliased || root->expanded <= LIVE__YAML_EXPAND_MAX)
+		return 0;
+	mark = root->mark;
+	/* down the first value that is too big by itself, as long as there is one */
+	while (n->kind == PK_MAP || n->kind == PK_SEQ) {
+		const struct pentry *e = NULL;
+		int w;
+
+		for (size_t k = 0; k < n->n && !e; k++)
+			if (n->items[k].value->expanded > LIVE__YAML_EXPAND_MAX)
+				e = &n->items[k];
+		if (!e)
+			break;
+		if (e->key)
+			w = snprintf(key + at, sizeof(key) - at, "%s%s", n != root ? "." : "",
+				     e->key->text);
+		else
+			w = snprintf(key + at, sizeof(key) - at, "%s%zu", n != root ? "." : "",
+				     (size_t)(e - n->items));
+		mark = e->mark;
+		n = e->value;
+		if (w < 0 || (size_t)w >= sizeof(key) - at) {
+			at = strlen(key); /* cut: the excerpt ends in "..." anyway */
+			break;
+		}
+		at += (size_t)w;
+	}
+	if (n == root)
+		return live__fail(LIVE_EPARSE,
+				  "%s:%zu:%zu: the document expands to more than %d values (YAML aliases)",
+				  path, mark.line + 1, mark.column + 1, LIVE__YAML_EXPAND_MAX);
+	live__yaml_excerpt(shown, sizeof(shown), key, strlen(key));
+	return live__fail(LIVE_EPARSE, "%s:%zu:%zu: key '%s' expands to more than %d values (YAML aliases)",
+			  path, mark.line + 1, mark.column + 1, shown, LIVE__YAML_EXPAND_MAX);
 }
 
 /* ---- lookups ------------------------------------------------------------- */

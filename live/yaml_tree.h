@@ -12,6 +12,14 @@
 /** Longest excerpt of a value or key from the file quoted in a message. */
 #define LIVE__EXCERPT_MAX 60
 
+/**
+ * Most nodes that may be copied or rendered whole out of one file, with its
+ * aliases expanded (dvc.lock's params values, `live params diff`, `live exp
+ * show`). The tree itself shares aliased nodes, so reading and looking up
+ * stay cheap whatever the expansion.
+ */
+#define LIVE__YAML_EXPAND_MAX 1000000
+
 /** What a node is. PK_NULL is a plain "~", "null" or empty scalar. */
 enum pkind { PK_NULL, PK_SCALAR, PK_MAP, PK_SEQ };
 
@@ -38,6 +46,11 @@ struct pnode {
 	struct pentry *items; /* mappings and sequences */
 	size_t n, cap;
 	yaml_mark_t mark; /* where the node starts in the file (an alias: its anchor's node) */
+	size_t expanded;  /* nodes it stands for with every alias below expanded, itself and
+	                     mapping keys included; saturates at SIZE_MAX */
+	int aliased;      /* an alias occurs below it: `expanded` may exceed the file's size */
+	size_t *budget;   /* the tree's, shared by its nodes: see live__yaml_spend() */
+	size_t budget_store; /* the first node of a tree holds it */
 };
 
 /**
@@ -72,5 +85,22 @@ void live__yaml_describe(char *dst, size_t size, const struct pnode *n);
  * the part up to the next dot is a 0-based index. NULL when there is none.
  */
 const struct pnode *live__yaml_find(const struct pnode *root, const char *key);
+
+/**
+ * Charge `n` to its tree before copying or rendering it whole: every tree may
+ * give out LIVE__YAML_EXPAND_MAX nodes in all, whichever values they come
+ * from. 0 when n->expanded fits in what is left (which then shrinks), else -1
+ * and nothing charged. Sets no message. Not for a tree shared by threads.
+ */
+int live__yaml_spend(const struct pnode *n);
+
+/**
+ * For readers that walk a whole file (dvc.lock, dvc.yaml): 0 when `root`
+ * (NULL is fine) stands for at most LIVE__YAML_EXPAND_MAX nodes or has no
+ * aliases, else LIVE_EPARSE with the message "<path>:<line>:<col>: key
+ * '<dotted key>' expands to more than 1000000 values (YAML aliases)", naming
+ * the deepest value that alone is too big (the whole document if none is).
+ */
+int live__yaml_check_expansion(const char *path, const struct pnode *root);
 
 #endif /* LIVE_YAML_TREE_H */

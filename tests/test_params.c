@@ -17,6 +17,7 @@
 
 #include "live.h"
 #include "testutil.h"
+#include "yaml_tree.h"
 
 #define TUTORIAL LIVE_TEST_DATA "/params/tutorial.yaml"
 #define NESTED LIVE_TEST_DATA "/params/nested.yaml"
@@ -706,6 +707,102 @@ static void test_many_aliases_share_memory(void **state)
 	assert_string_equal(live_param_string("l9.8.8.8.8.8.8.8.8.8.8", NULL), "lol");
 }
 
+/* a0: ten scalars (11 nodes); a<k>: ten aliases of a<k-1>, so a<k> stands for (10^(k+2)-1)/9 nodes. */
+static void put_alias_levels(FILE *f, const char *indent, int levels)
+{
+	fprintf(f, "%sa0: &a0 [x, x, x, x, x, x, x, x, x, x]\n", indent);
+	for (int k = 1; k < levels; k++)
+		fprintf(f, "%sa%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
+			indent, k, k, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1);
+}
+
+static void read_tree(const char *text, const struct pnode **root, struct pnode **nodes)
+{
+	tu_write_file("params.yaml", text);
+	assert_int_equal(live__yaml_read("params.yaml", root, nodes), 0);
+}
+
+static void test_expanded_sizes_counted_once(void **state)
+{
+	(void)state;
+	const struct pnode *root, *a0, *a1;
+	struct pnode *nodes;
+
+	read_tree("a0: &a0 [x, y]\na1: [*a0, *a0, {k: *a0}]\nz: ~\n", &root, &nodes);
+	a0 = live__yaml_find(root, "a0");
+	a1 = live__yaml_find(root, "a1");
+	assert_int_equal(a0->expanded, 3);
+	assert_false(a0->aliased);
+	/* the sequence, two copies of a0, the mapping, its key and a third copy */
+	assert_int_equal(a1->expanded, 1 + 3 + 3 + 1 + 1 + 3);
+	assert_true(a1->aliased);
+	assert_int_equal(live__yaml_find(root, "a1.2")->expanded, 5);
+	assert_int_equal(live__yaml_find(root, "z")->expanded, 1);
+	/* the mapping, three keys, and the values */
+	assert_int_equal(root->expanded, 1 + 3 + 3 + 12 + 1);
+	assert_true(root->aliased);
+	assert_int_equal(live__yaml_check_expansion("params.yaml", root), 0);
+	live__yaml_free(nodes);
+}
+
+static void test_check_expansion_names_the_key(void **state)
+{
+	(void)state;
+	const struct pnode *root;
+	struct pnode *nodes;
+	FILE *f = fopen("params.yaml", "w");
+
+	/* a9 stands for 11111111111 nodes and a5, the first too big, for 1111111 */
+	assert_non_null(f);
+	fputs("lr: 0.1\n", f);
+	put_alias_levels(f, "", 10);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(live__yaml_read("params.yaml", &root, &nodes), 0);
+	assert_int_equal(live__yaml_find(root, "a4")->expanded, 111111);
+	assert_int_equal(live__yaml_find(root, "a9")->expanded, 11111111111ULL);
+	assert_err(live__yaml_check_expansion("params.yaml", root), LIVE_EPARSE,
+		   "params.yaml:7:1: key 'a5' expands to more than 1000000 values (YAML aliases)");
+	/* what renderers spend, per tree: a4 fits nine times, not ten; a5 never */
+	assert_int_equal(*root->budget, LIVE__YAML_EXPAND_MAX);
+	assert_int_equal(live__yaml_spend(live__yaml_find(root, "a5")), -1);
+	for (int k = 0; k < 9; k++)
+		assert_int_equal(live__yaml_spend(live__yaml_find(root, "a4")), 0);
+	assert_int_equal(*root->budget, 1000000 - 9 * 111111);
+	assert_int_equal(*live__yaml_find(root, "lr")->budget, 1);
+	assert_int_equal(live__yaml_spend(live__yaml_find(root, "a4")), -1);
+	assert_int_equal(*root->budget, 1);
+	assert_int_equal(live__yaml_spend(live__yaml_find(root, "lr")), 0);
+	assert_int_equal(live__yaml_spend(live__yaml_find(root, "lr")), -1);
+	live__yaml_free(nodes);
+
+	/* nested, through a sequence: the dotted key as the lookups spell it */
+	f = fopen("params.yaml", "w");
+	assert_non_null(f);
+	put_alias_levels(f, "", 5);
+	fputs("train:\n  layers:\n  - small: *a1\n  - {big: [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]}\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(live__yaml_read("params.yaml", &root, &nodes), 0);
+	assert_err(live__yaml_check_expansion("params.yaml", root), LIVE_EPARSE,
+		   "params.yaml:9:6: key 'train.layers.1.big' expands to more than 1000000 values "
+		   "(YAML aliases)");
+	live__yaml_free(nodes);
+
+	/* no single value too big: the document is named */
+	f = fopen("params.yaml", "w");
+	assert_non_null(f);
+	put_alias_levels(f, "", 5);
+	for (int k = 0; k < 9; k++)
+		fprintf(f, "c%d: *a4\n", k);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(live__yaml_read("params.yaml", &root, &nodes), 0);
+	assert_err(live__yaml_check_expansion("params.yaml", root), LIVE_EPARSE,
+		   "params.yaml:1:1: the document expands to more than 1000000 values (YAML aliases)");
+	live__yaml_free(nodes);
+	/* the same lookups work: only whole-value readers care */
+	assert_int_equal(live_params_load(NULL), 0);
+	assert_string_equal(live_param_string("c8.9.9.9.9.9", NULL), "x");
+}
+
 static void write_nested(int levels)
 {
 	FILE *f = fopen("params.yaml", "w");
@@ -857,6 +954,8 @@ int main(void)
 		T(test_null_arguments),
 		T(test_anchors_and_aliases),
 		T(test_many_aliases_share_memory),
+		T(test_expanded_sizes_counted_once),
+		T(test_check_expansion_names_the_key),
 		T(test_nesting_depth_is_capped),
 		T(test_complex_key_is_an_error),
 		T(test_long_values_are_cut_in_messages),

@@ -5,6 +5,7 @@
  * duplicated step on resume. Plus the environment rules of SPEC 2.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -203,6 +204,56 @@ static void s08_custom_steps(void **state)
 	assert_int_equal(live_run_close(r), 0);
 	assert_rows("logs/m.tsv", "0\t0.9;62\t0.8;1000\t0.7;");
 	assert_file("logs.json", "{\n    \"step\": 1000,\n    \"m\": 0.7\n}\n");
+}
+
+/* The largest step is 2^62: set_step refuses more, next_step stops there, no overflow. */
+static void step_limit(void **state)
+{
+	(void)state;
+	const long long max = 4611686018427387904LL; /* 2^62, as live.h says */
+	live_run *r = open_with("logs", 0, 0);
+	assert_int_equal(live_run_set_step(r, LLONG_MAX), LIVE_EINVALID);
+	assert_string_equal(live_errmsg(),
+			    "live_run_set_step: step 9223372036854775807 is above the largest, 2^62");
+	assert_int_equal(live_run_set_step(r, max + 1), LIVE_EINVALID);
+	assert_string_equal(live_errmsg(),
+			    "live_run_set_step: step 4611686018427387905 is above the largest, 2^62");
+	assert_int_equal(live_run_get_step(r), 0); /* unchanged */
+	assert_int_equal(live_run_set_step(r, max - 1), 0);
+	assert_int_equal(live_run_log_int(r, "m", 1), 0);
+	assert_int_equal(live_run_next_step(r), 0);
+	assert_int_equal(live_run_get_step(r), max);
+	assert_int_equal(live_run_log_int(r, "m", 2), 0);
+	assert_int_equal(live_run_next_step(r), LIVE_EINVALID);
+	assert_string_equal(live_errmsg(), "live_run_next_step: step 4611686018427387904 is the largest (2^62)");
+	assert_int_equal(live_run_get_step(r), max);
+	assert_int_equal(live_run_next_step(r), LIVE_EINVALID); /* and again: nothing moves */
+	assert_int_equal(live_run_get_step(r), max);
+	assert_int_equal(live_run_close(r), 0); /* the pending row of the last step is written */
+	assert_rows("logs/m.tsv", "4611686018427387903\t1;4611686018427387904\t2;");
+	assert_file("logs.json", "{\n    \"step\": 4611686018427387904,\n    \"m\": 2\n}\n");
+
+	/* A history that ends at the largest step cannot go on: the resume refuses, nothing changes. */
+	live_options o = LIVE_OPTIONS_INIT;
+	o.dir = "logs";
+	o.resume = LIVE_ON;
+	r = NULL;
+	assert_int_equal(live_run_open(&r, &o), LIVE_EINVALID);
+	assert_null(r);
+	assert_string_equal(live_errmsg(), "logs: step 4611686018427387904 is the largest (2^62): the run cannot "
+					   "continue (start a new one, or remove the history)");
+	assert_rows("logs/m.tsv", "4611686018427387903\t1;4611686018427387904\t2;");
+	assert_file("logs.json", "{\n    \"step\": 4611686018427387904,\n    \"m\": 2\n}\n");
+
+	/* An inert run (rank 1) counts steps too, and stops at the same place. */
+	setenv("RANK", "1", 1);
+	r = open_with("inert", 0, 0);
+	assert_int_equal(live_run_set_step(r, max), 0);
+	assert_int_equal(live_run_next_step(r), LIVE_EINVALID);
+	assert_int_equal(live_run_get_step(r), max);
+	assert_int_equal(live_run_close(r), 0);
+	unsetenv("RANK");
+	assert_false(IS_DIR("inert"));
 }
 
 /* 10. Independent series restart at step 0. */
@@ -726,6 +777,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(s01_create_dir), T(s02_basic_log), T(s03_summary_off), T(s04_exact_bytes),
 		T(s04b_summary_interval), T(s05_nested), T(s06_summary_keeps_all), T(s08_custom_steps),
+		T(step_limit),
 		T(s10_series_reset), T(s11_resume), T(s12_no_resume_truncates), T(s13_resume_after_step_zero),
 		T(s14_get_step), T(s15_control_flow), T(s16_cleanup_keeps_user_files),
 		T(s17_lazy_init_from_env), T(s18_default_dir), T(s19_config_mismatch),

@@ -14,8 +14,10 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -810,21 +812,32 @@ static void exp_ref_names_are_validated(void **state)
 	        {"", "experiment name is empty"},
 	        {"a/b", "experiment name 'a/b': must not contain '/'"},
 	        /* what git check-ref-format refuses */
-	        {"a..b", "experiment name 'a..b': not a valid git ref name (see git check-ref-format)"},
-	        {".hidden", NULL},
-	        {"x.lock", NULL},
-	        {"end.", NULL},
-	        {"sp ace", NULL},
+	        {"a..b", "experiment name 'a..b': not a valid git ref name: it contains '..' (see git "
+	                 "check-ref-format)"},
+	        {".hidden", "experiment name '.hidden': not a valid git ref name: a part starts with '.' "
+	                    "(see git check-ref-format)"},
+	        {"x.lock", "experiment name 'x.lock': not a valid git ref name: a part ends with '.lock' "
+	                   "(see git check-ref-format)"},
+	        {"end.", "experiment name 'end.': not a valid git ref name: it ends with '.' (see git "
+	                 "check-ref-format)"},
+	        {"sp ace", "experiment name 'sp ace': not a valid git ref name: it contains a space (see "
+	                   "git check-ref-format)"},
 	        {"a~1", NULL},
 	        {"a^", NULL},
 	        {"a:b", NULL},
 	        {"a?", NULL},
 	        {"a*", NULL},
 	        {"a[", NULL},
-	        {"a\\b", NULL},
-	        {"a@{1}", NULL},
-	        {"tab\there",
-	         "experiment name 'tab?here': not a valid git ref name (see git check-ref-format)"},
+	        {"a\\b", "experiment name 'a\\b': not a valid git ref name: it contains '\\' (see git "
+	                 "check-ref-format)"},
+	        {"a@{1}", "experiment name 'a@{1}': not a valid git ref name: it contains '@{' (see git "
+	                  "check-ref-format)"},
+	        /* control characters are shown as \xNN, so that the message stays one printable line */
+	        {"tab\there", "experiment name 'tab\\x09here': not a valid git ref name: it contains the "
+	                      "control character 0x09 (see git check-ref-format)"},
+	        /* libgit2 1.5 takes a DEL; git does not */
+	        {"del\x7f", "experiment name 'del\\x7f': not a valid git ref name: it contains the "
+	                    "control character 0x7f (see git check-ref-format)"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		assert_int_equal(tr_exp_ref_name(b, bad[i].name, buf, sizeof(buf)), LIVE_EINVALID);
@@ -848,6 +861,300 @@ static void exp_ref_names_are_validated(void **state)
 	assert_int_equal(tr_exp_ref_name(b, NULL, buf, sizeof(buf)), LIVE_EINVALID);
 	assert_int_equal(tr_exp_ref_name(b, "exp-1", small, sizeof(small)), LIVE_EINVALID);
 	assert_string_equal(live_errmsg(), "experiment name 'exp-1': ref name longer than 19 bytes");
+}
+
+/* ---- branch names (git check-ref-format --branch) --------------------------------- */
+
+/* `git check-ref-format --branch <name>` (no shell: the name may hold any byte) succeeds. */
+static int git_takes_branch(const char *name)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("git", "git", "check-ref-format", "--branch", name, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 127);
+	return WEXITSTATUS(st) == 0;
+}
+
+static void branch_names_follow_git(void **state)
+{
+	(void)state;
+	SH_OK("git init -q"); /* for git's --branch, which reads @{-1} in a repository */
+	static const char *const good[] = {
+	        "feature/x", "a.b", "x.lock.y", "a@b", "@", "@x", "a{b}", "a-", "a/-b", "x/HEAD",
+	        "HEAD/x", "\303\274ber" /* UTF-8 */, "refs/heads/x", "v1.2.3", "a_b+c,d=e%f",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		if (tr_git_branch_name_check(good[i]) != 0)
+			print_message("refused '%s': %s\n", good[i], live_errmsg());
+		assert_int_equal(tr_git_branch_name_check(good[i]), 0);
+		assert_true(git_takes_branch(good[i]));
+	}
+
+#define WHY(name, why) "'" name "' is not a valid branch name: " why " (see git check-ref-format)"
+	static const struct {
+		const char *name, *msg;
+	} bad[] = {
+	        {"", WHY("", "it is empty")},
+	        {"-rf", WHY("-rf", "it starts with '-'")},
+	        {"-", WHY("-", "it starts with '-'")},
+	        {"HEAD", WHY("HEAD", "the name HEAD is reserved")},
+	        {"a\x7f", WHY("a\\x7f", "it contains the control character 0x7f")},
+	        {"esc\x1b[31m", WHY("esc\\x1b[31m", "it contains the control character 0x1b")},
+	        {"a\nb", WHY("a\\x0ab", "it contains the control character 0x0a")},
+	        {"a\tb", WHY("a\\x09b", "it contains the control character 0x09")},
+	        {"\x01", WHY("\\x01", "it contains the control character 0x01")},
+	        {"a b", WHY("a b", "it contains a space")},
+	        {"a~1", WHY("a~1", "it contains '~'")},
+	        {"a^", WHY("a^", "it contains '^'")},
+	        {"a:b", WHY("a:b", "it contains ':'")},
+	        {"a?", WHY("a?", "it contains '?'")},
+	        {"a*", WHY("a*", "it contains '*'")},
+	        {"a[", WHY("a[", "it contains '['")},
+	        {"a\\b", WHY("a\\b", "it contains '\\'")},
+	        {"a..b", WHY("a..b", "it contains '..'")},
+	        {"../../config", WHY("../../config", "it contains '..'")},
+	        {"a@{1}", WHY("a@{1}", "it contains '@{'")},
+	        {"@{-1}", WHY("@{-1}", "it contains '@{'")},
+	        {".hidden", WHY(".hidden", "a part starts with '.'")},
+	        {"a/.b", WHY("a/.b", "a part starts with '.'")},
+	        {"x.lock", WHY("x.lock", "a part ends with '.lock'")},
+	        {"a/b.lock/c", WHY("a/b.lock/c", "a part ends with '.lock'")},
+	        {".lock", WHY(".lock", "a part starts with '.'")},
+	        {"a.", WHY("a.", "it ends with '.'")},
+	        {"/x", WHY("/x", "it starts with '/'")},
+	        {"x/", WHY("x/", "it ends with '/'")},
+	        {"a//b", WHY("a//b", "it contains '//'")},
+	};
+#undef WHY
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(tr_git_branch_name_check(bad[i].name), LIVE_EINVALID);
+		assert_string_equal(live_errmsg(), bad[i].msg);
+		assert_false(git_takes_branch(bad[i].name)); /* git agrees */
+	}
+	assert_int_equal(tr_git_branch_name_check(NULL), LIVE_EINVALID);
+	assert_string_equal(live_errmsg(), "no branch name given");
+
+	/* live's own limit (git has none): a long name is cut in the message. */
+	char name[TR_BRANCH_NAME_MAX + 2], want[400];
+	memset(name, 'a', TR_BRANCH_NAME_MAX);
+	name[TR_BRANCH_NAME_MAX] = 0;
+	assert_int_equal(tr_git_branch_name_check(name), 0);
+	name[TR_BRANCH_NAME_MAX] = 'a';
+	name[TR_BRANCH_NAME_MAX + 1] = 0;
+	assert_int_equal(tr_git_branch_name_check(name), LIVE_EINVALID);
+	snprintf(want, sizeof(want),
+	         "'%.152s...' is not a valid branch name: it is longer than 1000 bytes (see git "
+	         "check-ref-format)",
+	         name);
+	assert_string_equal(live_errmsg(), want);
+}
+
+/* Creating a branch checks the name by git's rules and takes only a commit. */
+static void branch_create_refuses_what_git_would(void **state)
+{
+	(void)state;
+	char base[41];
+	make_repo(1);
+	tr_git *g = open_repo(".");
+	assert_int_equal(tr_git_head(g, base), 0);
+	char *before = sh("git for-each-ref");
+	assert_int_equal(tr_git_branch_create(g, "a\x7f", base, "test"), LIVE_EINVALID);
+	assert_string_equal(
+	        live_errmsg(),
+	        "'a\\x7f' is not a valid branch name: it contains the control character 0x7f (see git "
+	        "check-ref-format)");
+	char *tree = sh("git rev-parse HEAD^{tree}");
+	assert_int_equal(tr_git_branch_create(g, "from-tree", tree, "test"), LIVE_EINVALID);
+	char want[200];
+	snprintf(want, sizeof(want), "'%.7s' is not a commit: no branch made from it", tree);
+	assert_string_equal(live_errmsg(), want);
+	char *after = sh("git for-each-ref");
+	assert_string_equal(after, before);
+	assert_int_equal(tr_git_branch_create(g, "ok/name", base, "test"), 0);
+	assert_sh_equal(base, "git rev-parse refs/heads/ok/name");
+	free(before), free(after), free(tree);
+	tr_git_free(g);
+}
+
+/* ---- refs that lead to no commit ------------------------------------------------- */
+
+/* "name sha" lines, sorted: the order of a ref iteration is not part of the contract. */
+static char *pairs(char **names, char **shas, size_t n)
+{
+	char *lines[64];
+	assert_true(n < 64);
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++) {
+		lines[i] = malloc(strlen(names[i]) + 44);
+		sprintf(lines[i], "%s %s\n", names[i], shas[i]);
+		len += strlen(lines[i]);
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && strcmp(lines[k - 1], lines[k]) > 0; k--) {
+			char *t = lines[k];
+			lines[k] = lines[k - 1];
+			lines[k - 1] = t;
+		}
+	char *out = malloc(len);
+	out[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		strcat(out, lines[i]);
+		free(lines[i]);
+	}
+	return out;
+}
+
+static int by_badref_name(const void *a, const void *b)
+{
+	return strcmp(((const tr_badref *)a)->name, ((const tr_badref *)b)->name);
+}
+
+static void refs_are_peeled_to_commits(void **state)
+{
+	(void)state;
+	char base[41], sha[41];
+	make_repo(1);
+	SH_OK("git tag -a -m t tag-commit HEAD && git tag -a -m t tag-tree HEAD^{tree} && "
+	      "git tag -a -m t tag-blob $(echo hi | git hash-object -w --stdin) && "
+	      "git -c advice.nestedTag=false tag -a -m t tag-tag-blob tag-blob");
+	SH_OK("git update-ref refs/exps/aa/commit HEAD && "
+	      "git update-ref refs/exps/ab/tag-commit $(git rev-parse tag-commit) && "
+	      "git update-ref refs/exps/ac/blob $(echo hi | git hash-object -w --stdin) && "
+	      "git update-ref refs/exps/ad/tree HEAD^{tree} && "
+	      "git update-ref refs/exps/ae/tag-tree $(git rev-parse tag-tree) && "
+	      "git update-ref refs/exps/af/tag-tag-blob $(git rev-parse tag-tag-blob) && "
+	      "git symbolic-ref refs/exps/ag/dangling refs/exps/none && "
+	      "git symbolic-ref refs/exps/ai/sym refs/exps/aa/commit");
+	/* git refuses to write a ref to an object it lacks: as a damaged repository has it. */
+	assert_int_equal(mkdir(".git/refs/exps/ah", 0755), 0);
+	tu_write_file(".git/refs/exps/ah/missing", "1111111111111111111111111111111111111111\n");
+	tr_git *g = open_repo(".");
+	assert_int_equal(tr_git_head(g, base), 0);
+
+	char **names, **shas;
+	tr_badref *bad;
+	size_t n, nbad;
+	assert_int_equal(tr_git_ref_commits_ex(g, "refs/exps/", &names, &shas, &n, &bad, &nbad), 0);
+	char *got = pairs(names, shas, n), want[400];
+	snprintf(want, sizeof(want),
+	         "refs/exps/aa/commit %s\nrefs/exps/ab/tag-commit %s\nrefs/exps/ai/sym %s\n", base, base,
+	         base);
+	assert_string_equal(got, want);
+	free(got);
+	tr_strv_free(names, n);
+	tr_strv_free(shas, n);
+
+	static const struct {
+		const char *name, *msg;
+		tr_badref_kind kind;
+	} expect[] = {
+	        {"refs/exps/ac/blob", "refs/exps/ac/blob points at a blob, not a commit",
+	         TR_BADREF_NOT_COMMIT},
+	        {"refs/exps/ad/tree", "refs/exps/ad/tree points at a tree, not a commit",
+	         TR_BADREF_NOT_COMMIT},
+	        {"refs/exps/ae/tag-tree", "refs/exps/ae/tag-tree points at a tag of a tree, not a commit",
+	         TR_BADREF_NOT_COMMIT},
+	        {"refs/exps/af/tag-tag-blob",
+	         "refs/exps/af/tag-tag-blob points at a tag of a blob, not a commit", TR_BADREF_NOT_COMMIT},
+	        {"refs/exps/ag/dangling",
+	         "refs/exps/ag/dangling points at the ref refs/exps/none, which does not exist",
+	         TR_BADREF_DANGLING},
+	        {"refs/exps/ah/missing",
+	         "refs/exps/ah/missing points at 1111111, which is missing or unreadable (see git fsck)",
+	         TR_BADREF_MISSING},
+	};
+	assert_int_equal(nbad, sizeof(expect) / sizeof(*expect));
+	qsort(bad, nbad, sizeof(*bad), by_badref_name);
+	for (size_t i = 0; i < nbad; i++) {
+		assert_string_equal(bad[i].name, expect[i].name);
+		assert_string_equal(bad[i].msg, expect[i].msg);
+		assert_int_equal(bad[i].kind, expect[i].kind);
+	}
+	tr_badrefs_free(bad, nbad);
+
+	/* Without the list, the same commits (and the bad refs left out). */
+	assert_int_equal(tr_git_ref_commits(g, "refs/exps/", &names, &shas, &n), 0);
+	assert_int_equal(n, 3);
+	tr_strv_free(names, n);
+	tr_strv_free(shas, n);
+
+	/* A revision: an experiment name is peeled; one that leads to no commit says which ref. */
+	assert_int_equal(tr_git_resolve(g, "tag-commit", sha), 0);
+	assert_string_equal(sha, base);
+	assert_int_equal(tr_git_resolve(g, "sym", sha), 0);
+	assert_string_equal(sha, base);
+	assert_int_equal(tr_git_resolve(g, "blob", sha), LIVE_EINVALID);
+	assert_string_equal(live_errmsg(),
+	                    "experiment 'blob': refs/exps/ac/blob points at a blob, not a commit");
+	assert_int_equal(tr_git_resolve(g, "missing", sha), LIVE_EINVALID);
+	assert_string_equal(live_errmsg(),
+	                    "experiment 'missing': refs/exps/ah/missing points at 1111111, which is "
+	                    "missing or unreadable (see git fsck)");
+	assert_int_equal(tr_git_resolve(g, "HEAD^{tree}", sha), LIVE_EINVALID);
+	assert_string_equal(live_errmsg(), "revision 'HEAD^{tree}' is a tree, not a commit");
+	assert_int_equal(tr_git_resolve(g, "refs/tags/tag-tag-blob", sha), LIVE_EINVALID);
+	assert_string_equal(live_errmsg(),
+	                    "revision 'refs/tags/tag-tag-blob' is a tag of a blob, not a commit");
+	/* An experiment name comes first, as for a commit: its message names the experiment ref. */
+	assert_int_equal(tr_git_resolve(g, "tag-tag-blob", sha), LIVE_EINVALID);
+	assert_string_equal(live_errmsg(), "experiment 'tag-tag-blob': refs/exps/af/tag-tag-blob points at a "
+	                                   "tag of a blob, not a commit");
+	assert_int_equal(tr_git_resolve(g, "refs/exps/ad/tree", sha), LIVE_EINVALID);
+	assert_string_equal(live_errmsg(), "revision 'refs/exps/ad/tree' is a tree, not a commit");
+	assert_int_equal(tr_git_resolve(g, "nope\x1b[1m", sha), LIVE_ENOTFOUND);
+	assert_string_equal(live_errmsg(), "unknown revision 'nope\\x1b[1m'");
+	/* A branch of the same name as a bad experiment ref is what the name means. */
+	SH_OK("git branch blob");
+	assert_int_equal(tr_git_resolve(g, "blob", sha), 0);
+	assert_string_equal(sha, base);
+	tr_git_free(g);
+}
+
+/* ---- a repository another user owns ------------------------------------------------ */
+
+static void open_refuses_another_users_repository_as_git_does(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* only root can give a repository away */
+	char cwd[PATH_MAX], want[3 * PATH_MAX];
+	make_repo(1);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	char *real = realpath(cwd, NULL);
+	struct passwd *pw = getpwuid(65534);
+	const char *owner = pw ? pw->pw_name : "uid 65534";
+	assert_int_equal(mkdir("sub", 0755), 0);
+	SH_OK("chown -R 65534:65534 .");
+	snprintf(want, sizeof(want),
+	         "%s: the repository is owned by someone else (%s), so git refuses it (detected dubious "
+	         "ownership); if you trust it, run `git config --global --add safe.directory %s`",
+	         real, owner, real);
+	tr_git *g = (tr_git *)&g;
+	/* libgit2 1.5.1 with no safe.directory at all says GIT_ENOTFOUND (a config value not found) */
+	assert_int_equal(tr_git_open("sub", &g), LIVE_EGIT);
+	assert_null(g);
+	assert_string_equal(live_errmsg(), want);
+	/* with safe.directory naming another folder: GIT_EOWNER */
+	SH_OK("git config --global --add safe.directory /nowhere");
+	assert_int_equal(tr_git_open(".", &g), LIVE_EGIT);
+	assert_string_equal(live_errmsg(), want);
+	/* the fix the message gives works */
+	SH_OK("git config --global --add safe.directory '%s'", real);
+	tr_git *ok = open_repo("sub");
+	assert_string_equal(tr_git_root(ok), real);
+	tr_git_free(ok);
+	SH_OK("git config --global --unset-all safe.directory");
+	SH_OK("chown -R 0:0 .");
+	free(real);
 }
 
 /* ---- speed ------------------------------------------------------------------------ */
@@ -1060,6 +1367,12 @@ int main(int argc, char **argv)
 	        cmocka_unit_test_setup_teardown(commit_applies_the_work_tree_filters, tu_enter_tmpdir,
 	                                        tu_leave_tmpdir),
 	        cmocka_unit_test(exp_ref_names_are_validated),
+	        cmocka_unit_test_setup_teardown(branch_names_follow_git, tu_enter_tmpdir, tu_leave_tmpdir),
+	        cmocka_unit_test_setup_teardown(branch_create_refuses_what_git_would, tu_enter_tmpdir,
+	                                        tu_leave_tmpdir),
+	        cmocka_unit_test_setup_teardown(refs_are_peeled_to_commits, tu_enter_tmpdir, tu_leave_tmpdir),
+	        cmocka_unit_test_setup_teardown(open_refuses_another_users_repository_as_git_does,
+	                                        tu_enter_tmpdir, tu_leave_tmpdir),
 	        cmocka_unit_test_setup_teardown(checkpoint_speed_stays_flat, tu_enter_tmpdir,
 	                                        tu_leave_tmpdir),
 	};

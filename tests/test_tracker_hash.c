@@ -792,14 +792,325 @@ static void cache_checkout_missing_object_is_notfound(void **state)
 	              "[{\"md5\": \"0123456789abcdef0123456789abcdef\", \"relpath\": \"../escape\"}]");
 	tr_hashinfo bad = {"abcdef0123456789abcdef0123456789.dir", 0, 1};
 	assert_int_equal(tr_cache_checkout(".", "data", &bad), LIVE_EPARSE);
-	/* an undecodable byte (U+DCFF) next to U+F7FF, the range that carries such bytes through cJSON */
+	/* an undecodable byte (U+DCFF) next to U+F7FF: two distinct names, read as such */
 	tu_write_file(".dvc/cache/ab/cdef0123456789abcdef0123456788.dir",
 	              "[{\"md5\": \"0123456789abcdef0123456789abcdef\", \"relpath\": \"\\udcff\\uf7ff\"}]");
-	tr_hashinfo ambiguous = {"abcdef0123456789abcdef0123456788.dir", 0, 1};
-	assert_int_equal(tr_cache_checkout(".", "data", &ambiguous), LIVE_EPARSE);
+	tr_hashinfo both = {"abcdef0123456789abcdef0123456788.dir", 0, 1};
+	assert_int_equal(tr_cache_checkout(".", "data", &both), LIVE_ENOTFOUND);
+	assert_string_equal(live_errmsg(), "cache object 0123456789abcdef0123456789abcdef for "
+	                                   "data/\xff\xef\x9f\xbf is missing");
 	s = tu_read_file("data/x.txt");
 	assert_string_equal(s, "changed\n");
 	free(s);
+}
+
+/* ---- hostile names through a manifest ------------------------------------------------ */
+
+/* Names next to the encodings a manifest uses for bytes that are not UTF-8. */
+static const char *const odd_names[] = {
+        "\xef\x9e\x80",             /* U+F780 */
+        "\xef\x9f\xbf",             /* U+F7FF */
+        "\xef\x9e\x80\x80",         /* U+F780, then the byte 0x80 */
+        "\x80\xef\x9e\x80",         /* the byte 0x80, then U+F780 */
+        "\xed\xb2\x80",             /* U+DC80 encoded: not UTF-8 */
+        "\xed\xa0\x80\xed\xb2\x80", /* a surrogate pair encoded */
+        "\xf0\x90\x82\x80",         /* U+10080, written "\ud800\udc80" */
+        "\xf0\x90\x82",             /* cut short */
+        "\xc0\xaf",                 /* an overlong '/' */
+        "\xe0\x80\xaf",
+        "\xf4\x90\x80\x80", /* above U+10FFFF */
+        "\xf5\x80",
+        "\\udc80", /* the six characters */
+        "\\\\uf780",
+        ".x",
+        "..x",
+        "\xc3\xa9",  /* U+00E9 */
+        "e\xcc\x81", /* e + U+0301: another name */
+};
+#define N_ODD (sizeof(odd_names) / sizeof(*odd_names))
+
+/* A file holding its own name, so that a file restored under another name shows. */
+static void write_named(const char *dir, const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	tu_write_file(path, name);
+}
+
+/* Every byte but NUL, '/' and '.' alone as a name, odd_names, and two below "sub\xff". */
+static size_t hostile_names_fixture(const char *dir)
+{
+	mk(dir);
+	size_t n = 0;
+	for (int b = 1; b < 256; b++, n++) {
+		char name[2] = {(char)b, 0};
+		if (b == '/' || b == '.')
+			n--;
+		else
+			write_named(dir, name);
+	}
+	for (size_t i = 0; i < N_ODD; i++, n++)
+		write_named(dir, odd_names[i]);
+	char sub[64];
+	snprintf(sub, sizeof(sub), "%s/sub\xff", dir);
+	mk(sub);
+	write_named(sub, "\xfe");
+	write_named(sub, "\xef\x9e\xbe");
+	return n + 2;
+}
+
+/* Python's reading of the manifest in `path` (json.load, then os.fsencode) gives m's names. */
+static void python_reads_names(const char *path, const tr_manifest *m)
+{
+	if (!have_python())
+		return;
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+	         "python3 -c 'import json, sys\n"
+	         "for e in json.load(open(sys.argv[1], encoding=\"utf-8\")):\n"
+	         "    print(e[\"relpath\"].encode(\"utf-8\", \"surrogateescape\").hex())' '%s'",
+	         path);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	char line[1024];
+	size_t i = 0;
+	for (; fgets(line, sizeof(line), p); i++) {
+		assert_true(i < m->n);
+		char want[1024];
+		size_t w = 0;
+		for (const unsigned char *c = (const unsigned char *)m->entries[i].relpath; *c; c++)
+			w += (size_t)snprintf(want + w, sizeof(want) - w, "%02x", *c);
+		want[w++] = '\n';
+		want[w] = 0;
+		assert_string_equal(line, want);
+	}
+	assert_int_equal(i, m->n);
+	assert_int_equal(pclose(p), 0);
+}
+
+static void manifest_names_round_trip_byte_for_byte(void **state)
+{
+	(void)state;
+	size_t n = hostile_names_fixture("h");
+	assert_int_equal(n, 253 + N_ODD + 2);
+	tr_state *st;
+	assert_int_equal(tr_state_open(".", &st), 0);
+	tr_hashinfo h;
+	tr_manifest m;
+	assert_int_equal(tr_hash_path(st, "h", &h, &m), 0);
+	assert_int_equal(m.n, n);
+	for (size_t i = 0; i < m.json_len; i++) /* ensure_ascii */
+		assert_true(m.json[i] >= 0x20 && m.json[i] < 0x7f);
+	python_agrees("h", h.md5, h.size, (long long)n, m.json, m.json_len);
+	/* the escapes that stand for bytes, and those that stand for U+F7xx */
+	assert_non_null(strstr(m.json, "\"relpath\": \"\\udc80\\uf780\"}"));
+	assert_non_null(strstr(m.json, "\"relpath\": \"\\uf780\\udc80\"}"));
+	assert_non_null(strstr(m.json, "\"relpath\": \"\\ud800\\udc80\"}"));
+	assert_non_null(strstr(m.json, "\"relpath\": \"\\\\udc80\"}"));
+	assert_non_null(strstr(m.json, "\"relpath\": \"sub\\udcff/\\uf7be\"}"));
+
+	tr_manifest back;
+	assert_int_equal(tr_manifest_parse(m.json, m.json_len, "m", &back), 0);
+	assert_int_equal(back.n, m.n);
+	for (size_t i = 0; i < m.n; i++) {
+		assert_string_equal(back.entries[i].relpath, m.entries[i].relpath);
+		assert_string_equal(back.entries[i].md5, m.entries[i].md5);
+		assert_int_equal(back.entries[i].size, -1);
+	}
+	assert_null(back.json);
+	tr_manifest_free(&back);
+	write_bytes("manifest.json", m.json, m.json_len);
+	python_reads_names("manifest.json", &m);
+
+	/* through the cache, into an empty place: every file under its own name */
+	assert_int_equal(tr_cache_add_dir(".", "h", &m, h.md5), 0);
+	assert_int_equal(tr_cache_read_manifest(".", "h", h.md5, &back), 0);
+	assert_int_equal(back.n, m.n);
+	for (size_t i = 0; i < m.n; i++)
+		assert_string_equal(back.entries[i].relpath, m.entries[i].relpath);
+	tr_manifest_free(&back);
+	assert_int_equal(system("rm -rf h"), 0);
+	assert_int_equal(tr_cache_checkout(".", "h", &h), 0);
+	assert_int_equal(count_entries("h"), (int)n - 2 + 1);
+	assert_int_equal(count_entries("h/sub\xff"), 2);
+	for (size_t i = 0; i < m.n; i++) {
+		char path[256];
+		snprintf(path, sizeof(path), "h/%s", m.entries[i].relpath);
+		char *got = tu_read_file(path);
+		assert_non_null(got);
+		const char *slash = strrchr(m.entries[i].relpath, '/');
+		assert_string_equal(got, slash ? slash + 1 : m.entries[i].relpath);
+		free(got);
+	}
+	tr_hashinfo again;
+	assert_int_equal(tr_hash_path(st, "h", &again, NULL), 0);
+	assert_string_equal(again.md5, h.md5);
+	tr_manifest_free(&m);
+	tr_state_free(st);
+}
+
+#define M5 "0123456789abcdef0123456789abcdef"
+#define ENTRY(rel) "{\"md5\": \"" M5 "\", \"relpath\": \"" rel "\"}"
+#define NOT_ENTRY(k) "m: entry " #k " is not {\"md5\": <32 hex>, \"relpath\": <path inside the folder>}"
+
+/* tr_manifest_parse of `text`: `rc`, and live_errmsg() `msg` (or the names, one per entry, for rc 0). */
+static void parse_case(const char *text, int rc, const char *msg, const char *const *names)
+{
+	tr_manifest m;
+	int got = tr_manifest_parse(text, strlen(text), "m", &m);
+	if (got != rc)
+		fail_msg("%s: rc %d, want %d (%s)", text, got, rc, live_errmsg());
+	if (rc) {
+		assert_string_equal(live_errmsg(), msg);
+		assert_int_equal(m.n, 0);
+		assert_null(m.entries);
+		return;
+	}
+	size_t n = 0;
+	while (names[n])
+		n++;
+	assert_int_equal(m.n, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(m.entries[i].relpath, names[i]);
+		assert_string_equal(m.entries[i].md5, M5);
+	}
+	tr_manifest_free(&m);
+}
+
+static void manifest_reader_is_python_and_refuses_clashes(void **state)
+{
+	(void)state;
+	/* read as fsencode(json.loads(text)) reads it */
+	parse_case("[" ENTRY("\\udc80") ", " ENTRY("\\uf780") "]", 0, NULL,
+	           (const char *const[]){"\x80", "\xef\x9e\x80", NULL});
+	parse_case("[" ENTRY("\\udcff\\uf7ff") "]", 0, NULL, (const char *const[]){"\xff\xef\x9f\xbf", NULL});
+	parse_case("[" ENTRY("\\ud800\\udc80") "]", 0, NULL, (const char *const[]){"\xf0\x90\x82\x80", NULL});
+	parse_case("[" ENTRY("\\\\udc80") "]", 0, NULL, (const char *const[]){"\\udc80", NULL});
+	parse_case("[" ENTRY("\xc3\xa9 raw") ", " ENTRY("a\\/b") ", " ENTRY("\\u0001\\n") "]", 0, NULL,
+	           (const char *const[]){"\xc3\xa9 raw", "a/b", "\x01\n", NULL});
+	parse_case("[]", 0, NULL, (const char *const[]){NULL});
+
+	/* two entries for one file, however written */
+	parse_case("[" ENTRY("\\u00e9") ", " ENTRY("\\udcc3\\udca9") "]", LIVE_EPARSE,
+	           "m: entries 1 and 2 both name '\\xc3\\xa9'", NULL);
+	parse_case("[" ENTRY("b") ", " ENTRY("a") ", " ENTRY("\\u0062") "]", LIVE_EPARSE,
+	           "m: entries 1 and 3 both name 'b'", NULL);
+	parse_case("[" ENTRY("x/\\n") ", " ENTRY("x/\\u000a") "]", LIVE_EPARSE,
+	           "m: entries 1 and 2 both name 'x/\\x0a'", NULL);
+	/* a file that another entry needs as a folder */
+	parse_case("[" ENTRY("a/b/c") ", " ENTRY("a/b") "]", LIVE_EPARSE,
+	           "m: entry 2 names the file 'a/b', entry 1 a file below it ('a/b/c')", NULL);
+	parse_case("[" ENTRY("a") ", " ENTRY("a!") ", " ENTRY("\\u0061/x") "]", LIVE_EPARSE,
+	           "m: entry 1 names the file 'a', entry 3 a file below it ('a/x')", NULL);
+
+	/* what no file name holds, and what fsencode cannot encode */
+	parse_case("[" ENTRY("a\\u0000b") "]", LIVE_EPARSE, "m: \\u0000 in a name", NULL);
+#define LONE(u) "m: " u " is half a character (a lone surrogate)"
+	parse_case("[" ENTRY("\\ud800x") "]", LIVE_EPARSE, LONE("\\ud800"), NULL);
+	parse_case("[" ENTRY("x\\udbff") "]", LIVE_EPARSE, LONE("\\udbff"), NULL);
+	parse_case("[" ENTRY("\\udc2f") "]", LIVE_EPARSE, LONE("\\udc2f"), NULL); /* not a '/' */
+	parse_case("[" ENTRY("\\udc7f") "]", LIVE_EPARSE, LONE("\\udc7f"), NULL);
+	parse_case("[" ENTRY("\\ude00") "]", LIVE_EPARSE, LONE("\\ude00"), NULL);
+#undef LONE
+	/* JSON is UTF-8: a raw byte that is not is refused, wherever it stands */
+	parse_case("[" ENTRY("\xff") "]", LIVE_EPARSE, "m: byte 58 is not UTF-8", NULL);
+	parse_case("[" ENTRY("\xc0\xaf") "]", LIVE_EPARSE, "m: byte 58 is not UTF-8", NULL);
+	parse_case("[" ENTRY("\xed\xb2\x80") "]", LIVE_EPARSE, "m: byte 58 is not UTF-8", NULL);
+	parse_case("[" ENTRY("ok") "]\x80", LIVE_EPARSE, "m: byte 63 is not UTF-8", NULL);
+
+	/* paths that leave the folder, or are not paths */
+	parse_case("[" ENTRY("ok") ", " ENTRY("../x") "]", LIVE_EPARSE, NOT_ENTRY(2), NULL);
+	parse_case("[" ENTRY("\\u002e\\u002e/x") "]", LIVE_EPARSE, NOT_ENTRY(1), NULL);
+	parse_case("[" ENTRY("/abs") "]", LIVE_EPARSE, NOT_ENTRY(1), NULL);
+	parse_case("[" ENTRY("a//b") "]", LIVE_EPARSE, NOT_ENTRY(1), NULL);
+	parse_case("[" ENTRY("a/./b") "]", LIVE_EPARSE, NOT_ENTRY(1), NULL);
+	parse_case("[" ENTRY("a/") "]", LIVE_EPARSE, NOT_ENTRY(1), NULL);
+	parse_case("[" ENTRY("") "]", LIVE_EPARSE, NOT_ENTRY(1), NULL);
+	parse_case("[{\"md5\": \"0123456789ABCDEF0123456789abcdef\", \"relpath\": \"x\"}]", LIVE_EPARSE,
+	           NOT_ENTRY(1), NULL);
+	parse_case("[{\"relpath\": \"x\"}]", LIVE_EPARSE, NOT_ENTRY(1), NULL);
+	parse_case("{}", LIVE_EPARSE, "m: not a JSON list", NULL);
+	parse_case("[" ENTRY("x"), LIVE_EPARSE, "m: not a JSON list", NULL);
+}
+
+/* Nothing outside the repository is written or removed through a link. */
+static void cache_checkout_never_follows_a_link(void **state)
+{
+	(void)state;
+	mk("d");
+	mk("d/sub");
+	tu_write_file("d/a.txt", "a\n");
+	tu_write_file("d/sub/b.txt", "b\n");
+	tr_state *st;
+	assert_int_equal(tr_state_open(".", &st), 0);
+	tr_hashinfo h;
+	tr_manifest m;
+	assert_int_equal(tr_hash_path(st, "d", &h, &m), 0);
+	assert_int_equal(tr_cache_add_dir(".", "d", &m, h.md5), 0);
+	tr_hashinfo f = {"", 2, -1};
+	memcpy(f.md5, m.entries[0].md5, 33); /* a.txt */
+	assert_string_equal(m.entries[0].relpath, "a.txt");
+	mk("outside");
+	tu_write_file("outside/a.txt", "precious\n");
+	tu_write_file("outside/extra.txt", "precious\n");
+
+	/* a link at the out folder is replaced by the folder */
+	assert_int_equal(system("rm -rf d"), 0);
+	assert_int_equal(symlink("outside", "d"), 0);
+	assert_int_equal(tr_cache_checkout(".", "d", &h), 0);
+	struct stat sb;
+	assert_int_equal(lstat("d", &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	char *s = tu_read_file("d/a.txt");
+	assert_string_equal(s, "a\n");
+	free(s);
+	assert_int_equal(count_entries("d"), 2);
+	assert_int_equal(count_entries("outside"), 2);
+	s = tu_read_file("outside/a.txt");
+	assert_string_equal(s, "precious\n");
+	free(s);
+	assert_true(tu_exists("outside/extra.txt"));
+
+	/* a link among the folders leading to the out is refused, for a folder and a file alike */
+	assert_int_equal(symlink("outside", "p"), 0);
+	assert_int_equal(tr_cache_checkout(".", "p/d", &h), LIVE_EIO);
+	assert_string_equal(live_errmsg(),
+	                    "p/d: p is a symbolic link; not restoring through it (make it a folder)");
+	assert_int_equal(tr_cache_checkout(".", "p/a.txt", &f), LIVE_EIO);
+	assert_string_equal(live_errmsg(),
+	                    "p/a.txt: p is a symbolic link; not restoring through it (make it a folder)");
+	mk("q");
+	assert_int_equal(symlink("../outside", "q/r"), 0);
+	assert_int_equal(tr_cache_checkout(".", "q/r/new/d", &h), LIVE_EIO);
+	assert_string_equal(live_errmsg(),
+	                    "q/r/new/d: q/r is a symbolic link; not restoring through it (make it a folder)");
+	assert_int_equal(count_entries("outside"), 2);
+	s = tu_read_file("outside/a.txt");
+	assert_string_equal(s, "precious\n");
+	free(s);
+
+	/* a link at a single file is replaced by the file */
+	assert_int_equal(symlink("outside/a.txt", "a.txt"), 0);
+	assert_int_equal(tr_cache_checkout(".", "a.txt", &f), 0);
+	assert_int_equal(lstat("a.txt", &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	s = tu_read_file("a.txt");
+	assert_string_equal(s, "a\n");
+	free(s);
+	s = tu_read_file("outside/a.txt");
+	assert_string_equal(s, "precious\n");
+	free(s);
+
+	/* a file on the way: an error, the file stays */
+	tu_write_file("plain", "x");
+	assert_int_equal(tr_cache_checkout(".", "plain/d", &h), LIVE_EIO);
+	assert_string_equal(live_errmsg(), "plain/d: plain is a file, not a folder");
+	/* a file at the out folder is replaced by it */
+	tu_write_file("d2", "x");
+	assert_int_equal(tr_cache_checkout(".", "d2", &h), 0);
+	assert_int_equal(count_entries("d2"), 2);
+	tr_manifest_free(&m);
+	tr_state_free(st);
 }
 
 int main(void)
@@ -829,6 +1140,9 @@ int main(void)
 	        T(cache_checkout_file_is_private_writable_copy),
 	        T(cache_checkout_folder_matches_manifest),
 	        T(cache_checkout_missing_object_is_notfound),
+	        T(manifest_names_round_trip_byte_for_byte),
+	        T(manifest_reader_is_python_and_refuses_clashes),
+	        T(cache_checkout_never_follows_a_link),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -399,6 +399,10 @@ static void test_invalid_pipeline_not_written(void **state)
 	s.name = "train";
 	s.cmd = NULL;
 	assert_err(tr_dvcyaml_write("dvc.yaml", &p), LIVE_EINVALID, "dvc.yaml: stage 'train' has no command");
+	s.cmd = "";
+	assert_err(tr_dvcyaml_write("dvc.yaml", &p), LIVE_EINVALID, "dvc.yaml: stage 'train' has no command");
+	s.cmd = " \t\n";
+	assert_err(tr_dvcyaml_write("dvc.yaml", &p), LIVE_EINVALID, "dvc.yaml: stage 'train' has no command");
 	s.cmd = "x";
 	s.outs = lives;
 	s.nouts = 2;
@@ -491,6 +495,18 @@ static const struct bad_case bad_dvcyaml[] = {
          "dvc.yaml:3:10: 'cmd' must be a string or a list of strings"},
         {"stages:\n  train:\n    cmd: [python, [x]]\n", LIVE_EPARSE,
          "dvc.yaml:3:19: 'cmd' must be a string or a list of strings"},
+        {"stages:\n  train:\n    cmd: \"\"\n", LIVE_EPARSE, "dvc.yaml:3:10: stage 'train': 'cmd' is empty"},
+        {"stages:\n  train:\n    cmd: ''\n", LIVE_EPARSE, "dvc.yaml:3:10: stage 'train': 'cmd' is empty"},
+        {"stages:\n  train:\n    cmd: \" \\t\\n\"\n", LIVE_EPARSE,
+         "dvc.yaml:3:10: stage 'train': 'cmd' is empty"},
+        {"stages:\n  train:\n    cmd: []\n", LIVE_EPARSE,
+         "dvc.yaml:3:10: stage 'train': 'cmd' is an empty list"},
+        {"stages:\n  train:\n    cmd:\n    - echo a\n    - ''\n", LIVE_EPARSE,
+         "dvc.yaml:5:7: stage 'train': item 2 of 'cmd' is empty"},
+        {"stages:\n  train:\n    cmd: [' ', echo a]\n", LIVE_EPARSE,
+         "dvc.yaml:3:11: stage 'train': item 1 of 'cmd' is empty"},
+        {"stages:\n  ok:\n    cmd: x\n  train:\n    cmd: \"\"\n", LIVE_EPARSE,
+         "dvc.yaml:5:10: stage 'train': 'cmd' is empty"},
         {"stages:\n  train:\n    cmd: a\n  train:\n    cmd: b\n", LIVE_EPARSE,
          "dvc.yaml:4:3: duplicate key 'train' (first at line 2)"},
         {"stages:\n  a/b:\n    cmd: x\n", LIVE_EPARSE,
@@ -638,6 +654,99 @@ static void test_params_read_errors(void **state)
 	tu_write_file("root/params.yaml", "seed: 1\n  lr: 2\n");
 	assert_err(tr_params_read("root", "params.yaml", keys, 1, &p), LIVE_EPARSE,
 	           "params.yaml:2:5: mapping values are not allowed in this context");
+}
+
+/*
+ * a0: ten scalars (11 nodes); a<k>: ten aliases of a<k-1>, so a<k> stands for
+ * (10^(k+2)-1)/9 nodes: a4 for 111111, a9 for 11111111111.
+ */
+static void put_alias_levels(FILE *f, const char *indent, int levels)
+{
+	fprintf(f, "%sa0: &a0 [x, x, x, x, x, x, x, x, x, x]\n", indent);
+	for (int k = 1; k < levels; k++)
+		fprintf(f, "%sa%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
+		        indent, k, k, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1);
+}
+
+static size_t count_of(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(s, what); p; p = strstr(p + strlen(what), what))
+		n++;
+	return n;
+}
+
+/*
+ * dvc.yaml: stages that alias one big list would multiply it into every
+ * stage copied (quadratic in the file's size); the file is refused first.
+ */
+static void test_dvcyaml_alias_expansion_refused(void **state)
+{
+	(void)state;
+	tr_pipeline p;
+	FILE *f = fopen("dvc.yaml", "w");
+
+	assert_non_null(f);
+	fputs("x-big:\n", f);
+	put_alias_levels(f, "  ", 7); /* a5 alone stands for 1111111 nodes */
+	fputs("stages:\n  train:\n    cmd: ./train\n    deps: *a6\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(tr_dvcyaml_load("dvc.yaml", &p), LIVE_EPARSE);
+	assert_string_equal(live_errmsg(), "dvc.yaml:7:3: key 'x-big.a5' expands to more than 1000000 values "
+					   "(YAML aliases)");
+
+	f = fopen("dvc.yaml", "w");
+	assert_non_null(f);
+	fputs("x-small:\n", f);
+	put_alias_levels(f, "  ", 2);
+	fputs("stages:\n  train:\n    cmd: ./train\n    deps: [a, b]\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(tr_dvcyaml_load("dvc.yaml", &p), LIVE_EPARSE); /* refused for its unknown key */
+	assert_non_null(strstr(live_errmsg(), "x-small"));
+}
+
+/* Values are written with their aliases expanded: 10^6 nodes per file at most. */
+static void test_params_read_bounds_alias_expansion(void **state)
+{
+	(void)state;
+	const char *keys[] = {"epochs", "fits", "over", "a9", "a4"};
+	tr_lock_params p;
+	FILE *f = fopen("params.yaml", "w");
+
+	assert_non_null(f);
+	fputs("epochs: 3\n", f);
+	put_alias_levels(f, "", 10);
+	/* nine a4s: 1 + 9 * 111111 = 1000000 nodes, the most allowed; one x more is too many */
+	fputs("fits: [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]\n"
+	      "over: [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, x]\n", f);
+	assert_int_equal(fclose(f), 0);
+
+	/* aliases nobody tracks cost nothing */
+	assert_int_equal(tr_params_read(NULL, "params.yaml", keys, 1, &p), 0);
+	assert_int_equal(p.n, 1);
+	assert_string_equal(p.values[0].yaml, "3");
+	free_params(&p);
+	assert_int_equal(tr_params_read(NULL, "params.yaml", keys + 1, 1, &p), 0);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(count_of(p.values[0].yaml, "x"), 900000);
+	/* ruamel's compact nested sequences, every level 2 columns deeper */
+	assert_int_equal(strncmp(p.values[0].yaml, "\n- - - - - - x\n          - x\n", 29), 0);
+	free_params(&p);
+
+	assert_err(tr_params_read(NULL, "params.yaml", keys + 2, 1, &p), LIVE_EINVALID,
+	           "params.yaml: key 'over' expands to more than 1000000 values (YAML aliases): refusing");
+	assert_null(p.values);
+	assert_int_equal(p.n, 0);
+	assert_err(tr_params_read(NULL, "params.yaml", keys, 4, &p), LIVE_EINVALID,
+	           "params.yaml: key 'a9' expands to more than 1000000 values (YAML aliases): refusing");
+	assert_null(p.values);
+	/* the budget is the file's: a4 then fits (sorted) is 1111111 nodes */
+	const char *two[] = {"fits", "a4"};
+	assert_err(tr_params_read(NULL, "params.yaml", two, 2, &p), LIVE_EINVALID,
+	           "params.yaml: key 'fits' and the keys before it expand to more than 1000000 values "
+	           "(YAML aliases): refusing");
+	assert_null(p.values);
 }
 
 /* ---- dvc.lock ------------------------------------------------------------------- */
@@ -942,6 +1051,55 @@ static void test_lock_isexec_accepted(void **state)
 	tr_lock_free(&lock);
 }
 
+/*
+ * A params value in dvc.lock that aliases expand past 10^6 nodes is refused
+ * where it stands (tests/fuzz/corpus/dvc_lock/alias-expansion.lock ran for
+ * minutes). The whole file is checked before anything is copied: the
+ * message names the deepest value that alone is too big (else its parent).
+ */
+static void test_lock_alias_expansion_refused(void **state)
+{
+	(void)state;
+	const char *head = "schema: '2.0'\nstages:\n  s:\n    cmd: x\n    params:\n      params.yaml:\n";
+	tr_lock lock;
+	FILE *f = fopen("dvc.lock", "w");
+
+	/* a4 (line 11) stands for 111111 nodes, a5 (line 12) for 1111111 */
+	assert_non_null(f);
+	fputs(head, f);
+	put_alias_levels(f, "        ", 10);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(tr_lock_load("dvc.lock", &lock), LIVE_EPARSE);
+	assert_string_equal(live_errmsg(), "dvc.lock:12:9: key 'stages.s.params.params.yaml.a5' expands to more "
+	                                   "than 1000000 values (YAML aliases)");
+	assert_int_equal(lock.n, 0);
+	assert_null(lock.stages);
+
+	f = fopen("dvc.lock", "w");
+	assert_non_null(f);
+	fputs(head, f);
+	put_alias_levels(f, "        ", 5);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(tr_lock_load("dvc.lock", &lock), 0);
+	assert_int_equal(lock.stages[0].params[0].n, 5);
+	assert_string_equal(lock.stages[0].params[0].values[4].key, "a4");
+	assert_int_equal(count_of(lock.stages[0].params[0].values[4].yaml, "x"), 100000);
+	tr_lock_free(&lock);
+
+	/* the budget is the file's: a0..a4 are 123455 nodes, so nine a4s more are too many */
+	f = fopen("dvc.lock", "w");
+	assert_non_null(f);
+	fputs(head, f);
+	put_alias_levels(f, "        ", 5);
+	for (int k = 0; k < 200; k++)
+		fprintf(f, "        k%d: [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]\n", k);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(tr_lock_load("dvc.lock", &lock), LIVE_EPARSE);
+	assert_string_equal(live_errmsg(), "dvc.lock:6:7: key 'stages.s.params.params.yaml' expands to more "
+	                                   "than 1000000 values (YAML aliases)");
+	assert_int_equal(lock.n, 0);
+}
+
 /* ---- the YAML writer ----------------------------------------------------------- */
 
 static void test_yaml_strings_quoted_like_ruamel(void **state)
@@ -1083,6 +1241,7 @@ int main(void)
 	        T(test_missing_dvcyaml_not_found),
 	        T(test_params_read_nested_and_list_values),
 	        T(test_params_read_errors),
+	        T(test_params_read_bounds_alias_expansion),
 	        T(test_lock_render_golden),
 	        T(test_lock_load_render_round_trip),
 	        T(test_lock_load_fields),
@@ -1092,6 +1251,8 @@ int main(void)
 	        T(test_lock_set_stage_replaces_in_place_or_appends),
 	        T(test_malformed_lock_exact_errors),
 	        T(test_lock_isexec_accepted),
+	        T(test_lock_alias_expansion_refused),
+	        T(test_dvcyaml_alias_expansion_refused),
 	        T(test_yaml_strings_quoted_like_ruamel),
 	        T(test_yaml_nesting_layout),
 #undef T

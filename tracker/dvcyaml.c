@@ -23,6 +23,9 @@
  *  - A params file with no key list ({file: null}, "all its params") is an
  *    error: tr_param names one key.
  *  - A list 'cmd' becomes one command joined with " && " (tr_stage's rule).
+ *  - An empty or blank 'cmd', an empty 'cmd' list or a blank item of one is an
+ *    error (DVC's schema takes them and fails only when it runs the stage);
+ *    the writer refuses a blank command too, so what it writes reads back.
  *  - A bare "live: logs" reads as {logs: {summary: true, html: true}} and is
  *    written that way (tr_out cannot tell the two apart; DVC keeps the bare
  *    form).
@@ -163,20 +166,38 @@ static int get_bool(const struct loader *ld, const struct pnode *n, const char *
 
 /* ---- reading: a stage ------------------------------------------------------------- */
 
+/* Nothing but spaces, tabs and line breaks: no command the shell would run. */
+static int blank(const char *s)
+{
+	return s[strspn(s, " \t\n\r\f\v")] == 0;
+}
+
+/*
+ * A string, or a list joined with " && ". An empty or blank command (or list
+ * item) is refused: the writer would refuse to write it back, and "a &&  && b"
+ * is a shell syntax error. DVC's schema takes them; `dvc repro` then fails.
+ */
 static int get_cmd(const struct loader *ld, const struct pnode *n, char **out)
 {
 	live__buf b = {0};
 	int rc;
 
-	if (is_string(n))
+	if (is_string(n)) {
+		if (blank(n->text))
+			return bad(ld, n->mark, "stage '%s': 'cmd' is empty", ld->stage);
 		return get_string(ld, n, "cmd", out);
-	if (n->kind != PK_SEQ || !n->n)
+	}
+	if (n->kind == PK_SEQ && !n->n)
+		return bad(ld, n->mark, "stage '%s': 'cmd' is an empty list", ld->stage);
+	if (n->kind != PK_SEQ)
 		return bad(ld, n->mark, "'cmd' must be a string or a list of strings");
 	for (size_t k = 0; k < n->n; k++) {
 		const struct pnode *c = n->items[k].value;
 
 		if (!is_string(c))
 			rc = bad(ld, c->mark, "'cmd' must be a string or a list of strings");
+		else if (blank(c->text))
+			rc = bad(ld, c->mark, "stage '%s': item %zu of 'cmd' is empty", ld->stage, k + 1);
 		else if ((rc = no_template(ld, c)))
 			;
 		else if ((k && live__buf_append(&b, " && ", 4)) || live__buf_append(&b, c->text, c->len))
@@ -479,6 +500,8 @@ int tr_dvcyaml_load(const char *path, tr_pipeline *out)
 	rc = live__yaml_read(path, &root, &nodes);
 	if (rc)
 		return rc;
+	if (root)
+		rc = live__yaml_check_expansion(path, root); /* aliases: bounded before stages are copied */
 	for (size_t k = 0; root && k < root->n && !rc; k++) {
 		const struct pentry *it = &root->items[k];
 		const char *key = it->key->text;
@@ -702,7 +725,7 @@ static int check_stage(const char *path, const tr_pipeline *p, size_t i)
 	for (size_t k = 0; k < i; k++)
 		if (!strcmp(p->stages[k].name, s->name))
 			return live__fail(LIVE_EINVALID, "%s: stage '%s' given twice", path, s->name);
-	if (!s->cmd || !*s->cmd)
+	if (!s->cmd || blank(s->cmd))
 		return live__fail(LIVE_EINVALID, "%s: stage '%s' has no command", path, s->name);
 	for (size_t k = 0; k < s->ndeps; k++)
 		if (!s->deps[k])

@@ -5,13 +5,17 @@
  * The only library file that includes git2.h; every libgit2 error is turned
  * into LIVE_EGIT (or a closer LIVE_E* code) with a one-line message.
  */
+#define _GNU_SOURCE /* realpath */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <git2.h>
 
@@ -130,6 +134,118 @@ static int parse_sha(const char *hex, git_oid *out, const char *what)
 
 /* ---- the repository ---------------------------------------------------------- */
 
+/*
+ * 1 if libgit2 refused to open the repository because another user owns it
+ * (git's safe.directory check). libgit2 1.5.1 says so with GIT_EOWNER only
+ * when some safe.directory is configured; without one, the refusal comes out
+ * as GIT_ENOTFOUND "config value 'safe.directory' was not found".
+ */
+static int refused_for_ownership(int rc)
+{
+	const git_error *e = git_error_last();
+
+	if (rc == GIT_EOWNER)
+		return 1;
+	return rc == GIT_ENOTFOUND && e && e->klass == GIT_ERROR_CONFIG && e->message &&
+	       strstr(e->message, "safe.directory");
+}
+
+/*
+ * The directory git names when it refuses a repository for its owner (and
+ * that safe.directory must list): the work tree, the first folder at or
+ * above `path` that holds a .git; else the git dir that libgit2 finds.
+ */
+static void ownership_dir(const char *path, char *out, size_t size)
+{
+	char dir[PATH_MAX], probe[PATH_MAX + 8];
+	struct stat st;
+	git_buf found = {0};
+
+	if (!realpath(path, dir))
+		snprintf(dir, sizeof(dir), "%s", path);
+	for (;;) {
+		snprintf(probe, sizeof(probe), "%s/.git", strcmp(dir, "/") ? dir : "");
+		if (lstat(probe, &st) == 0) {
+			snprintf(out, size, "%s", dir);
+			return;
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	snprintf(out, size, "%s", path);
+	if (git_repository_discover(&found, path, 1, NULL) == 0 && found.ptr) {
+		size_t n = strlen(found.ptr);
+		while (n > 1 && found.ptr[n - 1] == '/')
+			n--;
+		snprintf(out, size, "%.*s", (int)n, found.ptr);
+	}
+	git_buf_dispose(&found);
+	git_error_clear();
+}
+
+/* "name" or "uid N" of the owner of `dir` (or of its .git) when that is not this user; "" if both are. */
+static void owner_of(const char *dir, char *out, size_t size)
+{
+	char probe[PATH_MAX + 8], pwbuf[4096];
+	struct stat st;
+	struct passwd pw, *res = NULL;
+
+	out[0] = '\0';
+	snprintf(probe, sizeof(probe), "%s/.git", dir);
+	int dir_mine = stat(dir, &st) != 0 || st.st_uid == geteuid();
+	if (dir_mine && (stat(probe, &st) != 0 || st.st_uid == geteuid()))
+		return;
+	if (getpwuid_r(st.st_uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res && res->pw_name[0])
+		snprintf(out, size, "%s", res->pw_name);
+	else
+		snprintf(out, size, "uid %lu", (unsigned long)st.st_uid);
+}
+
+/* `dir` as one shell word: as is when only safe characters, else in single quotes. */
+static void shell_word(const char *dir, char *out, size_t size)
+{
+	size_t k = 0;
+
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-@:,=%";
+
+	if (dir[strspn(dir, plain)] == '\0') {
+		snprintf(out, size, "%s", dir);
+		return;
+	}
+	if (size < 8) {
+		if (size)
+			out[0] = '\0';
+		return;
+	}
+	out[k++] = '\'';
+	for (const char *p = dir; *p && k + 6 < size; p++) {
+		if (*p == '\'') {
+			memcpy(out + k, "'\\''", 4);
+			k += 4;
+		} else {
+			out[k++] = *p;
+		}
+	}
+	out[k++] = '\'';
+	out[k] = '\0';
+}
+
+/* git's "detected dubious ownership" refusal, on one line, with its fix. */
+static int fail_ownership(const char *path)
+{
+	char dir[PATH_MAX], owner[128], word[2 * PATH_MAX];
+
+	ownership_dir(path, dir, sizeof(dir));
+	owner_of(dir, owner, sizeof(owner));
+	shell_word(dir, word, sizeof(word));
+	return fail(LIVE_EGIT,
+	            "%s: the repository is owned by someone else%s%s%s, so git refuses it (detected "
+	            "dubious ownership); if you trust it, run `git config --global --add safe.directory %s`",
+	            dir, owner[0] ? " (" : "", owner, owner[0] ? ")" : "", word);
+}
+
 int tr_git_open(const char *path, tr_git **out)
 {
 	git_repository *repo = NULL;
@@ -143,6 +259,8 @@ int tr_git_open(const char *path, tr_git **out)
 	if ((rc = ensure_init()) < 0)
 		return rc;
 	rc = git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_CROSS_FS, NULL);
+	if (refused_for_ownership(rc))
+		return fail_ownership(path);
 	if (rc == GIT_ENOTFOUND) {
 		struct stat st;
 		if (stat(path, &st) != 0)
@@ -590,6 +708,94 @@ int tr_git_ref_delete(tr_git *g, const char *ref)
 	return fail_git(rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT, rc, "ref %s: cannot delete", ref);
 }
 
+void tr__git_shown(const char *name, char *out, size_t size)
+{
+	size_t k = 0;
+	const unsigned char *p = (const unsigned char *)name;
+
+	if (size == 0)
+		return;
+	for (; *p && k + 8 < size; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			k += (size_t)snprintf(out + k, size - k, "\\x%02x", *p);
+		else
+			out[k++] = (char)*p;
+	}
+	if (*p && k + 3 < size) {
+		memcpy(out + k, "...", 3);
+		k += 3;
+	}
+	out[k] = '\0';
+}
+
+/*
+ * Why git would refuse `ref` as (the end of) a ref name after "refs/...":
+ * git-check-ref-format(1) as git's refs.c applies it. 0, or 1 with the rule
+ * it breaks in `why`. (The rule against a refname that is just "@" concerns
+ * whole refnames: git takes "@" as a branch name.) libgit2 1.5 lets a DEL
+ * (0x7f) through, so the rules are checked here.
+ */
+static int refname_flaw(const char *ref, char *why, size_t size)
+{
+	size_t len = strlen(ref);
+	const char *part = ref;
+
+	if (len == 0)
+		return snprintf(why, size, "it is empty"), 1;
+	if (ref[0] == '/')
+		return snprintf(why, size, "it starts with '/'"), 1;
+	for (const char *p = ref;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '/' || c == '\0') {
+			size_t n = (size_t)(p - part);
+			if (n == 0 && c == '\0')
+				return snprintf(why, size, "it ends with '/'"), 1;
+			if (n == 0)
+				return snprintf(why, size, "it contains '//'"), 1;
+			if (part[0] == '.')
+				return snprintf(why, size, "a part starts with '.'"), 1;
+			if (n >= 5 && !memcmp(p - 5, ".lock", 5))
+				return snprintf(why, size, "a part ends with '.lock'"), 1;
+			if (c == '\0')
+				break;
+			part = p + 1;
+		} else if (c < 0x20 || c == 0x7f) {
+			return snprintf(why, size, "it contains the control character 0x%02x", c), 1;
+		} else if (c == ' ') {
+			return snprintf(why, size, "it contains a space"), 1;
+		} else if (strchr("~^:?*[\\", c)) {
+			return snprintf(why, size, "it contains '%c'", c), 1;
+		} else if (c == '.' && p[1] == '.') {
+			return snprintf(why, size, "it contains '..'"), 1;
+		} else if (c == '@' && p[1] == '{') {
+			return snprintf(why, size, "it contains '@{'"), 1;
+		}
+	}
+	if (ref[len - 1] == '.')
+		return snprintf(why, size, "it ends with '.'"), 1;
+	return 0;
+}
+
+int tr_git_branch_name_check(const char *name)
+{
+	char why[64], shown[160];
+
+	if (!name)
+		return fail(LIVE_EINVALID, "no branch name given");
+	tr__git_shown(name, shown, sizeof(shown));
+	/* What `git branch` adds to the rules (git check-ref-format --branch). */
+	if (name[0] == '-')
+		snprintf(why, sizeof(why), "it starts with '-'");
+	else if (!strcmp(name, "HEAD"))
+		snprintf(why, sizeof(why), "the name HEAD is reserved");
+	else if (strlen(name) > TR_BRANCH_NAME_MAX)
+		snprintf(why, sizeof(why), "it is longer than %d bytes", TR_BRANCH_NAME_MAX);
+	else if (!refname_flaw(name, why, sizeof(why)))
+		return 0;
+	return fail(LIVE_EINVALID, "'%s' is not a valid branch name: %s (see git check-ref-format)", shown,
+	            why);
+}
+
 int tr_exp_ref_name(const char *baseline, const char *name, char *buf, size_t size)
 {
 	if (name && name[0] == '-')
@@ -611,13 +817,21 @@ int tr_exp_ref_name(const char *baseline, const char *name, char *buf, size_t si
 		            size ? size - 1 : 0);
 	if ((rc = ensure_init()) < 0)
 		return rc;
+	char why[64], shown[160];
 	if ((rc = git_reference_name_is_valid(&valid, buf)) < 0)
 		return fail_git(LIVE_EGIT, rc, "experiment name '%s'", name);
-	if (!valid) {
+	/* git's rules first, for the reason; libgit2 writes the ref, so its word counts too. */
+	int flawed = refname_flaw(buf, why, sizeof(why));
+	if (!flawed && !valid) {
+		snprintf(why, sizeof(why), "libgit2 refuses it");
+		flawed = 1;
+	}
+	if (flawed) {
 		buf[0] = '\0';
+		tr__git_shown(name, shown, sizeof(shown));
 		return fail(LIVE_EINVALID,
-		            "experiment name '%s': not a valid git ref name (see git check-ref-format)",
-		            name);
+		            "experiment name '%s': not a valid git ref name: %s (see git check-ref-format)",
+		            shown, why);
 	}
 	return 0;
 }

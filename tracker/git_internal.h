@@ -16,4 +16,13 @@ struct tr_git {
 	int trust_exec; /* core.fileMode: the work tree's executable bit is meaningful */
 };
 
+/*
+ * `name` for a message (git.c): control characters as \xNN, cut with "..."
+ * to fit `size`, so that a message quoting it stays one printable line.
+ */
+void tr__git_shown(const char *name, char *out, size_t size);
+
+/* Why `ref` leads to no commit (git_log.c): b->name and b->msg malloc'd, b->kind. */
+int tr__git_badref_describe(tr_git *g, git_reference *ref, tr_badref *b);
+
 #endif

@@ -84,16 +84,97 @@ static int push(char ***v, size_t *n, size_t *cap, const char *s)
 	return 0;
 }
 
+int tr__git_badref_describe(tr_git *g, git_reference *ref, tr_badref *b)
+{
+	git_reference *resolved = NULL;
+	git_object *cur = NULL;
+	char shown[400], target[400], hex[8] = "";
+	int tagged = 0;
+
+	tr__git_shown(git_reference_name(ref), shown, sizeof(shown));
+	b->kind = TR_BADREF_MISSING;
+	if (git_reference_resolve(&resolved, ref) != 0) {
+		const char *t = git_reference_symbolic_target(ref);
+		b->kind = t ? TR_BADREF_DANGLING : TR_BADREF_MISSING;
+		tr__git_shown(t ? t : "?", target, sizeof(target));
+	} else {
+		git_oid_tostr(hex, sizeof(hex), git_reference_target(resolved));
+		if (git_object_lookup(&cur, g->repo, git_reference_target(resolved), GIT_OBJECT_ANY) != 0)
+			cur = NULL;
+		/* A tag (of a tag...) is followed to what it finally names. */
+		for (int depth = 0; cur && git_object_type(cur) == GIT_OBJECT_TAG; depth++) {
+			git_object *next = NULL;
+			tagged = 1;
+			if (depth == 64 || git_tag_target(&next, (git_tag *)cur) != 0)
+				next = NULL;
+			git_object_free(cur);
+			cur = next;
+		}
+		git_object_t type = cur ? git_object_type(cur) : GIT_OBJECT_INVALID;
+		if (type == GIT_OBJECT_BLOB || type == GIT_OBJECT_TREE)
+			b->kind = TR_BADREF_NOT_COMMIT;
+	}
+	char msg[1200];
+	if (b->kind == TR_BADREF_DANGLING)
+		snprintf(msg, sizeof(msg), "%s points at the ref %s, which does not exist", shown, target);
+	else if (b->kind == TR_BADREF_MISSING)
+		snprintf(msg, sizeof(msg), "%s points at %s, which is missing or unreadable (see git fsck)",
+		         shown, hex[0] ? hex : "an object");
+	else
+		snprintf(msg, sizeof(msg), "%s points at a %s%s, not a commit", shown,
+		         tagged ? "tag of a " : "", git_object_type(cur) == GIT_OBJECT_BLOB ? "blob" : "tree");
+	git_error_clear();
+	git_object_free(cur);
+	git_reference_free(resolved);
+	b->name = strdup(git_reference_name(ref));
+	b->msg = strdup(msg);
+	return b->name && b->msg ? 0 : live__fail(LIVE_ENOMEM, "out of memory");
+}
+
+static int push_bad(tr_git *g, git_reference *ref, tr_badref **bad, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 4;
+		tr_badref *v = realloc(*bad, ncap * sizeof(*v));
+		if (!v)
+			return live__fail(LIVE_ENOMEM, "out of memory");
+		*bad = v;
+		*cap = ncap;
+	}
+	tr_badref *b = &(*bad)[(*n)++];
+	memset(b, 0, sizeof(*b));
+	return tr__git_badref_describe(g, ref, b);
+}
+
+void tr_badrefs_free(tr_badref *bad, size_t n)
+{
+	for (size_t i = 0; bad && i < n; i++) {
+		free(bad[i].name);
+		free(bad[i].msg);
+	}
+	free(bad);
+}
+
 int tr_git_ref_commits(tr_git *g, const char *prefix, char ***names, char ***shas, size_t *n)
+{
+	return tr_git_ref_commits_ex(g, prefix, names, shas, n, NULL, NULL);
+}
+
+int tr_git_ref_commits_ex(tr_git *g, const char *prefix, char ***names, char ***shas, size_t *n,
+			  tr_badref **bad, size_t *nbad)
 {
 	*names = *shas = NULL;
 	*n = 0;
+	if (bad) {
+		*bad = NULL;
+		*nbad = 0;
+	}
 	char glob[600];
 	snprintf(glob, sizeof(glob), "%s*", prefix);
 	git_reference_iterator *it;
 	if (git_reference_iterator_glob_new(&it, g->repo, glob) != 0)
 		return fail_git(prefix);
-	size_t cap = 0, cap2 = 0, n2 = 0;
+	size_t cap = 0, cap2 = 0, n2 = 0, cap3 = 0;
 	int rc = 0;
 	git_reference *ref;
 	while (!rc && git_reference_next(&ref, it) == 0) {
@@ -106,6 +187,8 @@ int tr_git_ref_commits(tr_git *g, const char *prefix, char ***names, char ***sha
 			if (!rc)
 				rc = push(shas, &n2, &cap2, hex);
 			git_object_free(obj);
+		} else if (bad) {
+			rc = push_bad(g, ref, bad, nbad, &cap3);
 		}
 		git_reference_free(ref);
 	}
@@ -116,6 +199,11 @@ int tr_git_ref_commits(tr_git *g, const char *prefix, char ***names, char ***sha
 		tr_strv_free(*shas, n2);
 		*names = *shas = NULL;
 		*n = 0;
+		if (bad) {
+			tr_badrefs_free(*bad, *nbad);
+			*bad = NULL;
+			*nbad = 0;
+		}
 	}
 	return rc;
 }

@@ -169,46 +169,91 @@ int tr_git_parent(tr_git *g, const char *commit, char sha_out[41])
 }
 
 /*
+ * The tip of the experiment named `rev` (the last part of a ref under
+ * refs/exps/, not exec/): 1 and sha_out set if one leads to a commit; else 0,
+ * with *bad the message of the first such ref that leads elsewhere, if any
+ * (malloc'd). <0 on error. Only the refs so named are peeled.
+ */
+static int exp_tip(tr_git *g, const char *rev, char sha_out[41], char **bad)
+{
+	git_reference_iterator *it;
+	git_reference *ref;
+	int found = 0, rc = 0;
+
+	*bad = NULL;
+	if (git_reference_iterator_glob_new(&it, g->repo, "refs/exps/*") != 0)
+		return 0; /* as if there were none: the revision is tried as git reads it */
+	while (!found && !rc && git_reference_next(&ref, it) == 0) {
+		const char *name = git_reference_name(ref);
+		const char *last = strrchr(name, '/');
+		git_object *commit = NULL;
+		if (strncmp(name, "refs/exps/exec/", 15) && last && !strcmp(last + 1, rev)) {
+			if (git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) == 0) {
+				git_oid_tostr(sha_out, 41, git_object_id(commit));
+				found = 1;
+				git_object_free(commit);
+			} else if (!*bad) {
+				tr_badref b = {0};
+				rc = tr__git_badref_describe(g, ref, &b);
+				*bad = b.msg;
+				b.msg = NULL;
+				free(b.name);
+			}
+		}
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	git_error_clear();
+	if (rc) {
+		free(*bad);
+		*bad = NULL;
+	}
+	return rc ? rc : found;
+}
+
+/*
  * A revision as a user types it: a full or short sha, an experiment name
  * (exp-4de2a, found under refs/exps/), a branch, a tag, HEAD, HEAD~1, ...
+ * Tags are peeled; what leads to no commit is an error naming it.
  */
 int tr_git_resolve(tr_git *g, const char *rev, char sha_out[41])
 {
+	char shown[200], *bad = NULL;
+
 	if (!rev || !*rev)
 		return live__fail(LIVE_EINVALID, "empty revision");
-	/* An experiment name: the last part of a ref under refs/exps (not exec/). */
+	tr__git_shown(rev, shown, sizeof(shown));
 	if (!strchr(rev, '/') && !strchr(rev, '~') && !strchr(rev, '^')) {
-		git_reference_iterator *it;
-		if (git_reference_iterator_glob_new(&it, g->repo, "refs/exps/*") == 0) {
-			git_reference *ref;
-			int found = 0;
-			while (!found && git_reference_next(&ref, it) == 0) {
-				const char *name = git_reference_name(ref);
-				const char *last = strrchr(name, '/');
-				git_reference *resolved = NULL;
-				if (strncmp(name, "refs/exps/exec/", 15) && last && !strcmp(last + 1, rev) &&
-				    git_reference_resolve(&resolved, ref) == 0) {
-					git_oid_tostr(sha_out, 41, git_reference_target(resolved));
-					found = 1;
-					git_reference_free(resolved);
-				}
-				git_reference_free(ref);
-			}
-			git_reference_iterator_free(it);
-			if (found)
-				return 0;
-		}
+		int found = exp_tip(g, rev, sha_out, &bad);
+		if (found)
+			return found < 0 ? found : 0;
 	}
 	git_object *obj = NULL, *commit = NULL;
 	int gerr = git_revparse_single(&obj, g->repo, rev);
 	if (!gerr)
 		gerr = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
-	git_object_free(obj);
-	if (gerr)
-		return live__fail(LIVE_ENOTFOUND, "unknown revision '%s'", rev);
-	git_oid_tostr(sha_out, 41, git_object_id(commit));
+	int rc = 0;
+	if (!gerr) {
+		git_oid_tostr(sha_out, 41, git_object_id(commit));
+	} else if (bad) {
+		rc = live__fail(LIVE_EINVALID, "experiment '%s': %s", shown, bad);
+	} else if (obj) {
+		git_object *end = NULL;
+		int tagged = git_object_type(obj) == GIT_OBJECT_TAG;
+		if (tagged && git_tag_peel(&end, (git_tag *)obj) != 0)
+			end = NULL;
+		rc = live__fail(LIVE_EINVALID, "revision '%s' is a %s%s, not a commit", shown,
+		                tagged ? "tag of a " : "",
+		                git_object_type2string(git_object_type(end ? end : obj)));
+		git_object_free(end);
+	} else {
+		rc = live__fail(LIVE_ENOTFOUND, "unknown revision '%s'", shown);
+	}
+	git_error_clear();
+	free(bad);
 	git_object_free(commit);
-	return 0;
+	git_object_free(obj);
+	return rc;
 }
 
 int tr_git_read_blob(tr_git *g, const char *commit, const char *path, live__buf *out)

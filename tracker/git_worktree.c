@@ -387,15 +387,14 @@ int tr_git_branch_create(tr_git *g, const char *branch, const char *sha, const c
 {
 	int valid = 0;
 	git_oid id;
+	int rc = tr_git_branch_name_check(branch);
+	if (rc)
+		return rc;
 	if (git_branch_name_is_valid(&valid, branch) != 0 || !valid) {
-		/* The name is the user's: shown with control characters as '?', on one line. */
-		char shown[128];
-		size_t k = 0;
-		for (const char *p = branch; *p && k < sizeof(shown) - 1; p++)
-			shown[k++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
-		shown[k] = 0;
-		return live__fail(LIVE_EINVALID, "'%s' is not a valid branch name (see git check-ref-format)",
-		                  shown);
+		/* git's rules are the stricter: libgit2 agrees with them, this is a safety net. */
+		char shown[160];
+		tr__git_shown(branch, shown, sizeof(shown));
+		return live__fail(LIVE_EINVALID, "'%s' is not a valid branch name: libgit2 refuses it", shown);
 	}
 	if (strlen(sha) != 40 || git_oid_fromstr(&id, sha) != 0)
 		return live__fail(LIVE_EINVALID, "'%.48s' is not a commit id", sha);

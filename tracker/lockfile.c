@@ -612,6 +612,9 @@ int tr_lock_load(const char *path, tr_lock *out)
 		return rc;
 	if (!root)
 		goto done; /* empty: no stages */
+	rc = live__yaml_check_expansion(path, root); /* aliases: bounded before anything is copied */
+	if (rc)
+		goto done;
 	for (size_t k = 0; k < root->n; k++) {
 		const struct pnode *key = root->items[k].key;
 

@@ -1,13 +1,16 @@
 /*
  * MD5 (RFC 1321) and the two hashes DVC 2.x derives from it: a file's md5
  * with its dos2unix rule for text (reference/dvc-checkpoints.md 4.2), and a
- * folder's md5 over its .dir manifest (4.3).
+ * folder's md5 over its .dir manifest (4.3), which is written and read back
+ * here, so that the two sides of its name encoding stay together.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "tracker.h"
 
@@ -469,4 +472,228 @@ void tr_manifest_free(tr_manifest *m)
 	m->n = 0;
 	m->json = NULL;
 	m->json_len = 0;
+}
+
+/* ---- reading a manifest ------------------------------------------------------ */
+
+/*
+ * DVC reads a manifest with json.loads and turns each relpath back into bytes
+ * with os.fsencode (UTF-8, surrogateescape): a lone "\udc80".."\udcff" is the
+ * raw byte 0x80..0xff, any other character its UTF-8. cJSON refuses lone
+ * surrogates but keeps the raw bytes of a string as they are, so each lone
+ * "\udcXX" escape is rewritten as its raw byte before cJSON sees the text.
+ * That is exactly fsencode(json.loads(text)) for any text that is UTF-8 (JSON
+ * must be; DVC and live write ASCII): every name put_json_string writes reads
+ * back as the same bytes, an undecodable byte ("\udc80") and U+F780
+ * ("\uf780", 3 bytes) alike. What fsencode cannot encode (another lone
+ * surrogate, \u0000) is refused, as DVC fails on it.
+ */
+
+int tr_relpath_inside(const char *p)
+{
+	if (!*p || *p == '/')
+		return 0;
+	for (;;) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		if (!p[n])
+			return 1;
+		p += n + 1;
+	}
+}
+
+static int hexval(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+		             : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+		             : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+		                                    : 16;
+		if (d == 16)
+			return 0;
+		*v = *v << 4 | d;
+	}
+	return 1;
+}
+
+/* Rewrite, in place, each lone "\udc80".."\udcff" in s[0..*n) as its raw byte. */
+static int escapes_to_bytes(char *s, size_t *n, const char *show)
+{
+	size_t r = 0, w = 0, len = *n;
+	unsigned high = 0; /* a high surrogate waiting for its low half */
+	while (r < len) {
+		unsigned v = 0;
+		int esc = s[r] == '\\' && r + 1 < len;
+		int u = esc && s[r + 1] == 'u' && r + 6 <= len && hexval(s + r + 2, &v);
+		int low = u && v >= 0xdc00 && v <= 0xdfff;
+		if (high && !low)
+			return live__fail(LIVE_EPARSE, "%s: \\u%04x is half a character (a lone surrogate)",
+			                  show, high);
+		if (u && v == 0)
+			return live__fail(LIVE_EPARSE, "%s: \\u0000 in a name", show);
+		if (low && !high) {
+			if (v < 0xdc80 || v > 0xdcff)
+				return live__fail(LIVE_EPARSE,
+				                  "%s: \\u%04x is half a character (a lone surrogate)", show,
+				                  v);
+			s[w++] = (char)(v & 0xff);
+			r += 6;
+			continue;
+		}
+		size_t k = u ? 6 : esc ? 2 : 1;
+		memmove(s + w, s + r, k);
+		w += k;
+		r += k;
+		high = u && v >= 0xd800 && v <= 0xdbff ? v : 0;
+	}
+	if (high)
+		return live__fail(LIVE_EPARSE, "%s: \\u%04x is half a character (a lone surrogate)", show,
+		                  high);
+	s[w] = 0;
+	*n = w;
+	return 0;
+}
+
+/* `s` for a one-line message: printable ASCII as is, other bytes as \xNN. */
+static const char *show_name(char *buf, size_t size, const char *s)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (w + 8 >= size) {
+			memcpy(buf + w, "...", 3);
+			w += 3;
+			break;
+		}
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+			buf[w++] = (char)*p;
+		} else {
+			buf[w++] = '\\';
+			buf[w++] = 'x';
+			buf[w++] = digits[*p >> 4];
+			buf[w++] = digits[*p & 15];
+		}
+	}
+	buf[w] = 0;
+	return buf;
+}
+
+typedef struct named {
+	const char *name;
+	size_t index;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+	return strcmp(((const named *)a)->name, ((const named *)b)->name);
+}
+
+/* Two entries for one file, or a file that another entry needs as a folder. */
+static int check_names(const tr_manifest *m, const char *show)
+{
+	if (m->n < 2)
+		return 0;
+	named *v = malloc(m->n * sizeof(*v));
+	if (!v)
+		return live__fail(LIVE_ENOMEM, "%s: out of memory", show);
+	for (size_t i = 0; i < m->n; i++)
+		v[i] = (named){m->entries[i].relpath, i};
+	qsort(v, m->n, sizeof(*v), cmp_named);
+	char a[160], b[160];
+	int rc = 0;
+	for (size_t i = 1; i < m->n && !rc; i++)
+		if (strcmp(v[i - 1].name, v[i].name) == 0) {
+			size_t x = v[i - 1].index < v[i].index ? v[i - 1].index : v[i].index;
+			size_t y = v[i - 1].index + v[i].index - x;
+			rc = live__fail(LIVE_EPARSE, "%s: entries %zu and %zu both name '%s'", show, x + 1,
+			                y + 1, show_name(a, sizeof(a), v[i].name));
+		}
+	for (size_t i = 0; i < m->n && !rc; i++) {
+		const char *path = m->entries[i].relpath;
+		char *dir = strdup(path); /* a copy: the names in `v` stay whole */
+		if (!dir) {
+			rc = live__fail(LIVE_ENOMEM, "%s: out of memory", show);
+			break;
+		}
+		for (char *slash = strchr(dir, '/'); slash && !rc; slash = strchr(slash + 1, '/')) {
+			*slash = 0;
+			named key = {dir, 0};
+			const named *hit = bsearch(&key, v, m->n, sizeof(*v), cmp_named);
+			if (hit)
+				rc = live__fail(
+				        LIVE_EPARSE,
+				        "%s: entry %zu names the file '%s', entry %zu a file below it ('%s')",
+				        show, hit->index + 1, show_name(a, sizeof(a), dir), i + 1,
+				        show_name(b, sizeof(b), path));
+			*slash = '/';
+		}
+		free(dir);
+	}
+	free(v);
+	return rc;
+}
+
+int tr_manifest_parse(const char *text, size_t len, const char *show, tr_manifest *out)
+{
+	memset(out, 0, sizeof(*out));
+	const unsigned char *u = (const unsigned char *)text;
+	for (size_t i = 0; i < len;) {
+		size_t at = i;
+		uint32_t cp = next_cp(u, &i);
+		if (cp >= 0xdc80 && cp <= 0xdcff)
+			return live__fail(LIVE_EPARSE, "%s: byte %zu is not UTF-8", show, at + 1);
+	}
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return live__fail(LIVE_ENOMEM, "%s: out of memory", show);
+	memcpy(copy, text, len);
+	copy[len] = 0;
+	size_t n = len;
+	int rc = escapes_to_bytes(copy, &n, show);
+	cJSON *json = rc ? NULL : cJSON_ParseWithLength(copy, n);
+	free(copy);
+	if (rc)
+		return rc;
+	int count = cJSON_IsArray(json) ? cJSON_GetArraySize(json) : -1;
+	if (count < 0) {
+		cJSON_Delete(json);
+		return live__fail(LIVE_EPARSE, "%s: not a JSON list", show);
+	}
+	out->entries = calloc((size_t)count + 1, sizeof(*out->entries));
+	if (!out->entries) {
+		cJSON_Delete(json);
+		return live__fail(LIVE_ENOMEM, "%s: out of memory", show);
+	}
+	const cJSON *item;
+	cJSON_ArrayForEach(item, json)
+	{
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(item, "md5");
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(item, "relpath");
+		const char *md5 = cJSON_IsString(h) ? h->valuestring : "";
+		int hex = strlen(md5) == 32 && strspn(md5, "0123456789abcdef") == 32;
+		if (!hex || !cJSON_IsString(p) || !tr_relpath_inside(p->valuestring)) {
+			rc = live__fail(LIVE_EPARSE,
+			                "%s: entry %zu is not {\"md5\": <32 hex>, \"relpath\": <path inside "
+			                "the folder>}",
+			                show, out->n + 1);
+			break;
+		}
+		tr_dir_entry *e = &out->entries[out->n];
+		if (!(e->relpath = strdup(p->valuestring))) {
+			rc = live__fail(LIVE_ENOMEM, "%s: out of memory", show);
+			break;
+		}
+		memcpy(e->md5, md5, 33);
+		e->size = -1; /* manifests record no sizes */
+		out->n++;
+	}
+	cJSON_Delete(json);
+	if (!rc)
+		rc = check_names(out, show);
+	if (rc)
+		tr_manifest_free(out);
+	return rc;
 }

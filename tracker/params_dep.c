@@ -7,6 +7,13 @@
  * 0.0001, "1_000" the int 1000, "0x1F" 31, "True" true, "yes" a string) and
  * the value is written back as ruamel's representer writes that value (floats
  * as Python's repr, ".inf", ".nan"). A full date-time keeps its source text.
+ *
+ * Aliases are written out in full, as ruamel writes them (DVC's dvc.lock has
+ * no anchors), so a value counts every node it stands for. The values taken
+ * from one file (a params file, or dvc.lock when it is loaded) may stand for
+ * LIVE__YAML_EXPAND_MAX nodes in all (live__yaml_spend, yaml_tree.h); past
+ * that the key is refused, as a "billion laughs" value would otherwise run
+ * for hours and fill memory.
  */
 #include <locale.h>
 #include <math.h>
@@ -117,7 +124,10 @@ static char *float_text(const char *s)
 	return strdup(num);
 }
 
-/* Write a node of a params file as DVC records it (see the top of the file). */
+/*
+ * Write a node of a params file as DVC records it (see the top of the file).
+ * Callers bound n->expanded first: this visits every node it stands for.
+ */
 static void put_value(tr_yaml *y, const struct pnode *n)
 {
 	enum tr_yaml_tag tag;
@@ -167,9 +177,9 @@ static void put_value(tr_yaml *y, const struct pnode *n)
 /*
  * The text of `value` as it follows "key:" in dvc.lock, where params keys
  * stand at column 8: one leading space less, and every later line indented
- * relative to the key's column.
+ * relative to the key's column. The caller has charged the value to its tree.
  */
-int tr_params_value_text(const char *key, const struct pnode *value, char **out)
+static int value_text(const char *key, const struct pnode *value, char **out)
 {
 	live__buf b = {0};
 	tr_yaml y;
@@ -204,6 +214,13 @@ int tr_params_value_text(const char *key, const struct pnode *value, char **out)
 	return 0;
 }
 
+int tr_params_value_text(const char *key, const struct pnode *value, char **out)
+{
+	if (live__yaml_spend(value))
+		return LIVE_EINVALID; /* aliases: see the top of the file */
+	return value_text(key, value, out);
+}
+
 static int str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -224,6 +241,21 @@ static int rename_in_message(int rc, const char *path, const char *file)
 	live__fail(rc, "%s%s", file, copy);
 	free(copy);
 	return rc;
+}
+
+/* A value past what is left of the file's budget (the top of the file). */
+static int too_big(const char *file, const char *key, const struct pnode *v)
+{
+	char shown[LIVE__EXCERPT_MAX + 4];
+	const char *why = v->aliased ? " (YAML aliases)" : "";
+
+	live__yaml_excerpt(shown, sizeof(shown), key, strlen(key));
+	if (v->expanded > LIVE__YAML_EXPAND_MAX)
+		return live__fail(LIVE_EINVALID, "%s: key '%s' expands to more than %d values%s: refusing",
+		                  file, shown, LIVE__YAML_EXPAND_MAX, why);
+	return live__fail(LIVE_EINVALID,
+	                  "%s: key '%s' and the keys before it expand to more than %d values%s: refusing",
+	                  file, shown, LIVE__YAML_EXPAND_MAX, why);
 }
 
 int tr_params_read(const char *root, const char *file, const char *const *keys, size_t nkeys,
@@ -269,13 +301,17 @@ int tr_params_read(const char *root, const char *file, const char *const *keys, 
 			rc = live__fail(LIVE_ENOTFOUND, "%s: key '%s' not found", file, sorted[k]);
 			goto done;
 		}
+		if (live__yaml_spend(v)) {
+			rc = too_big(file, sorted[k], v);
+			goto done;
+		}
 		pv = &out->values[out->n];
 		if (!(pv->key = strdup(sorted[k]))) {
 			rc = live__fail(LIVE_ENOMEM, "%s: out of memory", file);
 			goto done;
 		}
 		out->n++;
-		rc = tr_params_value_text(sorted[k], v, &pv->yaml);
+		rc = value_text(sorted[k], v, &pv->yaml);
 		if (rc) {
 			rc = live__fail(rc, "%s: key '%s': %s", file, sorted[k],
 			                rc == LIVE_ENOMEM ? "out of memory" : "not valid UTF-8");

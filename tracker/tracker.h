@@ -73,6 +73,20 @@ void tr_manifest_free(tr_manifest *m);
  * 0 or LIVE_ENOMEM.
  */
 int tr_manifest_finish(tr_manifest *m, tr_hashinfo *out);
+/*
+ * Read manifest text (`len` bytes, NUL-terminated) as DVC does: json.loads,
+ * then each relpath to bytes by os.fsencode (a lone "\udc80".."\udcff" is
+ * that raw byte, any other character its UTF-8), so that every name
+ * tr_manifest_finish writes reads back as the same bytes. Entries in file
+ * order, size -1; `json` is left NULL. Caller frees with tr_manifest_free.
+ * LIVE_EPARSE "<show>: ..." when the text is not UTF-8, not a JSON list of
+ * {"md5": <32 hex>, "relpath": <path inside the folder>}, holds a character
+ * no file name can (\u0000, a lone surrogate other than \udc80..\udcff), or
+ * names one file twice or a file that another entry needs as a folder.
+ */
+int tr_manifest_parse(const char *text, size_t len, const char *show, tr_manifest *out);
+/* 1 if `p` is a relative POSIX path that stays below its base (no "", ".", ".." parts), else 0. */
+int tr_relpath_inside(const char *p);
 
 /*
  * The stat cache: remembers (path, device, inode, mtime ns, size) -> md5 in
@@ -116,7 +130,10 @@ int tr_cache_add_dir(const char *root, const char *rel, const tr_manifest *m, co
 /*
  * Restore `rel` from the cache as recorded by `h` (a file, or a folder from
  * its .dir manifest), writable, replacing what is there. LIVE_ENOTFOUND names
- * the missing object.
+ * the missing object. No link is followed at or below `rel`: a link at `rel`
+ * or inside the folder is replaced (a file, or a folder where the manifest
+ * needs one); a link among the folders leading to `rel` is refused (LIVE_EIO
+ * "<rel>: <folder> is a symbolic link; ...") before anything is written.
  */
 int tr_cache_checkout(const char *root, const char *rel, const tr_hashinfo *h);
 /*
@@ -124,8 +141,8 @@ int tr_cache_checkout(const char *root, const char *rel, const tr_hashinfo *h);
  * `rel` (named in messages) from the cache: entries in file order, with
  * size -1 (manifests record none), and json = the object's bytes. Caller
  * frees with tr_manifest_free. LIVE_ENOTFOUND "cache object <md5>.dir for
- * <rel> is missing"; LIVE_EPARSE when it is not a list of {"md5", "relpath"}
- * with relpaths inside the folder.
+ * <rel> is missing"; LIVE_EPARSE "cache object <md5>.dir for <rel>: ..." as
+ * tr_manifest_parse refuses it.
  */
 int tr_cache_read_manifest(const char *root, const char *rel, const char *dir_md5, tr_manifest *out);
 
@@ -226,8 +243,9 @@ int tr_params_read(const char *root, const char *file, const char *const *keys, 
  * Render one value of a params file or of dvc.lock (a node of live's YAML
  * tree, yaml_tree.h) as tr_param_value.yaml holds it, for the key `key`.
  * *out is malloc'd. 0, LIVE_ENOMEM, or LIVE_EINVALID when a string is not
- * valid UTF-8 or the value nests deeper than TR_YAML_DEPTH; sets no message
- * (params_dep.c).
+ * valid UTF-8, the value nests deeper than TR_YAML_DEPTH, or its tree's
+ * budget of LIVE__YAML_EXPAND_MAX expanded values (aliases) is spent; sets no
+ * message (params_dep.c).
  */
 struct pnode;
 int tr_params_value_text(const char *key, const struct pnode *value, char **out);
@@ -375,6 +393,9 @@ void tr_capture_free(tr_capture *cap);
 typedef struct tr_git tr_git;
 
 /* Open the repository containing `path`; LIVE_EGIT "not a git repository". */
+/* Another user's repository (git's safe.directory check): LIVE_EGIT "<work tree>: the repository is
+ * owned by someone else (<user>), ...; if you trust it, run `git config --global --add safe.directory
+ * <work tree>`". */
 int tr_git_open(const char *path, tr_git **out);
 void tr_git_free(tr_git *g);
 /* The work tree's root (absolute, no trailing '/'). */
@@ -428,6 +449,9 @@ int tr_git_parent(tr_git *g, const char *commit, char sha_out[41]);
 /*
  * A revision as a user types it: sha (full or short), experiment name
  * (exp-4de2a), branch, tag, HEAD, HEAD~1. LIVE_ENOTFOUND "unknown revision 'x'".
+ * Tags are peeled; what leads to no commit is LIVE_EINVALID "experiment 'x':
+ * <ref> points at a blob, not a commit" or "revision 'x' is a tree, not a
+ * commit". The revision is shown with control characters as \xNN.
  */
 int tr_git_resolve(tr_git *g, const char *rev, char sha_out[41]);
 /* The bytes of `path` in `commit`'s tree (LIVE_ENOTFOUND when absent). */
@@ -452,6 +476,41 @@ int tr_git_read_blob_id(tr_git *g, const char *blob, live__buf *out);
  * tr_strv_free.
  */
 int tr_git_ref_commits(tr_git *g, const char *prefix, char ***names, char ***shas, size_t *n);
+
+/* How a ref fails to lead to a commit. */
+typedef enum tr_badref_kind {
+	TR_BADREF_NOT_COMMIT = 1, /* a blob, a tree, or a tag of one */
+	TR_BADREF_DANGLING,       /* a symbolic ref to a ref that does not exist */
+	TR_BADREF_MISSING         /* its object is absent or unreadable: the repository is damaged */
+} tr_badref_kind;
+
+/* A ref that leads to no commit. */
+typedef struct tr_badref {
+	char *name;          /* the ref's full name, as stored (malloc'd) */
+	char *msg;           /* "<name> points at a blob, not a commit": one printable line (malloc'd) */
+	tr_badref_kind kind;
+} tr_badref;
+
+/*
+ * tr_git_ref_commits in the same walk, plus in *bad (an array of *nbad,
+ * free with tr_badrefs_free) every ref under `prefix` that leads to no
+ * commit. With bad == NULL they are left out silently.
+ */
+int tr_git_ref_commits_ex(tr_git *g, const char *prefix, char ***names, char ***shas, size_t *n,
+			  tr_badref **bad, size_t *nbad);
+void tr_badrefs_free(tr_badref *bad, size_t n);
+
+/*
+ * 0 if git would take `name` as a branch name (refs/heads/<name>, by
+ * git-check-ref-format(1) with --branch: no control character, space, ~ ^ :
+ * ? * [ \, "..", "@{", part starting with '.' or ending in ".lock", leading
+ * or trailing or doubled '/', trailing '.', leading '-', "HEAD"). Else
+ * LIVE_EINVALID "'<name>' is not a valid branch name: <rule> (see git
+ * check-ref-format)", the name's control characters shown as \xNN. live
+ * adds one rule: at most TR_BRANCH_NAME_MAX bytes.
+ */
+#define TR_BRANCH_NAME_MAX 1000
+int tr_git_branch_name_check(const char *name);
 
 /* ---- the work tree, branches, history's DVC files (git_worktree.c) ------- */
 
@@ -495,5 +554,122 @@ int tr_git_each_dvc_file(tr_git *g, char *const *tips, size_t ntips,
 			 int (*fn)(const char *rel, const void *data, size_t len, void *ctx), void *ctx);
 /* The work tree's dvc.lock and *.dvc files that git sees (tracked, or untracked and not ignored). */
 int tr_git_worktree_dvc_files(tr_git *g, char ***paths, size_t *n);
+
+/* ---- git remotes (git_remote.c): `live exp push/pull/list <remote>` -------- */
+
+/*
+ * A git remote as the user names it: a remote of .git/config ("origin"), or
+ * a URL or path (a local path, file://, git://, ssh://, user@host:path,
+ * https://). A relative path in .git/config is taken from the work tree's
+ * root, as git does; one typed on the command line from the current folder.
+ * ssh authenticates through ssh-agent, https through credentials in the URL.
+ * Failures name the remote and give libgit2's message on one line:
+ * LIVE_EGIT "Git remote 'origin' (/srv/x.git): could not find repository ...".
+ */
+typedef struct tr_git_remote tr_git_remote;
+
+/* Resolve `spec` without connecting; LIVE_ENOTFOUND when it is neither a remote nor a URL/path. */
+int tr_git_remote_open(tr_git *g, const char *spec, tr_git_remote **out);
+void tr_git_remote_free(tr_git_remote *r);
+/* "'origin' (url)" or "'url'": how messages name it. */
+const char *tr_git_remote_label(const tr_git_remote *r);
+/*
+ * The refs the remote advertises under `prefix`, with their targets (40
+ * hex), in the remote's order. Connects (for pushing or fetching: the two can
+ * have different URLs), lists, disconnects. Free both with tr_strv_free.
+ */
+int tr_git_remote_refs(tr_git_remote *r, int for_push, const char *prefix, char ***names, char ***shas,
+		       size_t *n);
+/*
+ * Download the objects that the remote refs `refs` lead to (nothing already
+ * here travels again). No local ref, FETCH_HEAD or tag changes: the caller
+ * decides which refs move. *bytes (if not NULL): bytes received.
+ */
+int tr_git_remote_fetch(tr_git_remote *r, char *const *refs, size_t n, long long *bytes);
+/*
+ * Push each local ref refs[i] to the same name on the remote; force[i]
+ * allows a non-fast-forward update. rejected[i] (the caller zeroes the
+ * array) gets the remote's reason when it refused that ref, malloc'd; the
+ * call still returns 0 then. LIVE_EGIT when the push as a whole failed.
+ * *bytes (if not NULL): bytes of the pack sent.
+ */
+int tr_git_remote_push(tr_git_remote *r, char *const *refs, const int *force, size_t n, char **rejected,
+		       long long *bytes);
+/*
+ * The commits reachable from `tip` and not from `hide` (NULL or "": none
+ * hidden; a `hide` missing from the repository hides nothing), tip first.
+ * Free with tr_strv_free.
+ */
+int tr_git_commits_between(tr_git *g, const char *tip, const char *hide, char ***shas, size_t *n);
+
+/* ---- cache remotes: .dvc/config (remote_config.c), objects (remote.c) ----- */
+
+/*
+ * A DVC remote of .dvc/config (or .dvc/config.local, which wins), as DVC 2.x
+ * writes them (configobj INI):
+ *     [core]
+ *         remote = storage
+ *     ['remote "storage"']
+ *         url = ../../storage
+ * Only local folders can be used (a path, or file:///path): laid out like
+ * the cache, <md5[0:2]>/<md5[2:]> with ".dir" manifests, as DVC 2.x's local
+ * remote. A relative url is relative to .dvc/, where the config file is.
+ */
+typedef struct tr_remote {
+	char *name;
+	char *url;  /* as the config file has it */
+	char *path; /* the folder, absolute; NULL when the url is not a local folder (s3://...) */
+	int local;  /* from .dvc/config.local */
+} tr_remote;
+
+typedef struct tr_remote_config {
+	tr_remote *v; /* .dvc/config's in file order, then those only config.local has */
+	size_t n;
+	char *default_name; /* core.remote, or NULL */
+} tr_remote_config;
+
+/* Read .dvc/config and .dvc/config.local (missing files are empty). LIVE_EPARSE ".dvc/config:3: ...". */
+int tr_remote_config_load(const char *root, tr_remote_config *out);
+void tr_remote_config_free(tr_remote_config *c);
+/*
+ * The remote called `name`, or the default one when `name` is NULL, usable
+ * as a cache remote: LIVE_ENOTFOUND "no cache remote ..." / "cache remote
+ * 'x' is not in .dvc/config", LIVE_EINVALID for a url live cannot use.
+ */
+int tr_remote_config_find(const tr_remote_config *c, const char *name, const tr_remote **out);
+/*
+ * `live remote add`: add the remote `name` to .dvc/config (config.local with
+ * `local`), its `url` as typed: a relative path is taken from `cwd` and
+ * stored relative to .dvc/, as DVC does; an absolute path or a URL as it is.
+ * `make_default` sets core.remote there too. The rest of the file stays as it
+ * was; it is replaced through a temp file + rename. An existing remote of
+ * that file is an error unless `force`.
+ */
+int tr_remote_config_add(const char *root, const char *cwd, int local, const char *name, const char *url,
+			 int make_default, int force);
+
+/* What a transfer did. */
+typedef struct tr_remote_stats {
+	size_t copied;  /* objects copied */
+	size_t present; /* objects already at the destination */
+	long long bytes; /* bytes copied */
+} tr_remote_stats;
+
+/*
+ * Copy the cache object `md5` ("<32 hex>" or "<32 hex>.dir") to the remote
+ * unless it is there: into a temp file beside its place, its bytes checked
+ * against its name, then renamed (mode 0444). `show` names it in messages.
+ * LIVE_ENOTFOUND when the local cache lacks it, LIVE_EPARSE when its bytes
+ * do not hash to its name.
+ */
+int tr_remote_push_object(const char *root, const tr_remote *r, const char *md5, const char *show,
+			  tr_remote_stats *st);
+/*
+ * Copy the object `md5` from the remote into the local cache unless it is
+ * there, checked before it lands. LIVE_ENOTFOUND "cache remote 'storage'
+ * (/path) has no object <md5> (<show>)", LIVE_EPARSE "... is corrupt".
+ */
+int tr_remote_pull_object(const char *root, const tr_remote *r, const char *md5, const char *show,
+			  tr_remote_stats *st);
 
 #endif /* LIVE_TRACKER_H */

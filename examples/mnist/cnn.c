@@ -323,40 +323,48 @@ void cnn_shift_image(const unsigned char *src, unsigned char *dst, int dx, int d
 	}
 }
 
-double cnn_train_step(cnn *net, cnn_trainer *t, const unsigned char *images, const unsigned char *labels,
-		      const int *idx, int n, const cnn_sgd *sgd, uint64_t *rng)
+double cnn_train_grad(const cnn *net, cnn_trainer *t, const unsigned char *images, const unsigned char *labels,
+		      const int *idx, int n, int lo, int hi, int shift, uint64_t *rng)
 {
 	float *grad = t->grad;
+	int m = hi - lo;
 
-	if (n < 1 || n > t->max_batch)
+	if (n < 1 || lo < 0 || lo > hi || hi > n || m > t->max_batch)
 		return NAN;
-	/* draw the shifts in image order before any thread starts: the same numbers for any thread count */
+	/* Draw the shifts in image order before any thread starts, for the whole
+	 * batch: the same numbers for any thread count and any shard. */
 	for (int k = 0; k < n; k++) {
-		sample *s = &t->samples[k];
+		int dx = 0, dy = 0;
+		if (shift > 0) {
+			uint32_t span = 2 * (uint32_t)shift + 1;
+			dx = (int)cnn_rng_below(rng, span) - shift;
+			dy = (int)cnn_rng_below(rng, span) - shift;
+		}
+		if (k < lo || k >= hi)
+			continue;
+		sample *s = &t->samples[k - lo];
 		s->input = images + (size_t)idx[k] * CNN_PIXELS;
-		if (sgd->shift > 0) {
-			uint32_t span = 2 * (uint32_t)sgd->shift + 1;
-			int dx = (int)cnn_rng_below(rng, span) - sgd->shift;
-			int dy = (int)cnn_rng_below(rng, span) - sgd->shift;
+		if (shift > 0) {
 			cnn_shift_image(s->input, s->shifted, dx, dy);
 			s->input = s->shifted;
 		}
 	}
+	const int *mine = idx + lo;
 	CNN_PARALLEL_FOR
-	for (int k = 0; k < n; k++)
-		backward_one(net, labels[idx[k]], &t->samples[k]);
+	for (int k = 0; k < m; k++)
+		backward_one(net, labels[mine[k]], &t->samples[k]);
 
 	/* Reduce in image order, whatever the threads: bit-identical results. */
 	double loss = 0;
 	memset(grad, 0, sizeof(float) * CNN_NPARAMS);
-	for (int k = 0; k < n; k++) {
+	for (int k = 0; k < m; k++) {
 		loss += t->samples[k].loss;
 		for (int i = 0; i < CONV_PARAMS; i++)
 			grad[CNN_CONV_W + i] += t->samples[k].gconv[i];
 	}
 	CNN_PARALLEL_FOR
 	for (int j = 0; j < CNN_HIDDEN; j++) {
-		for (int k = 0; k < n; k++) {
+		for (int k = 0; k < m; k++) {
 			const sample *sk = &t->samples[k];
 			if (sk->dhidden[j] == 0)
 				continue; /* the ReLU was off: nothing to add */
@@ -364,7 +372,7 @@ double cnn_train_step(cnn *net, cnn_trainer *t, const unsigned char *images, con
 			grad[CNN_FC1_B + j] += sk->dhidden[j];
 		}
 	}
-	for (int k = 0; k < n; k++) {
+	for (int k = 0; k < m; k++) {
 		const sample *sk = &t->samples[k];
 		for (int o = 0; o < CNN_CLASSES; o++) {
 			for (int j = 0; j < CNN_HIDDEN; j++)
@@ -372,16 +380,34 @@ double cnn_train_step(cnn *net, cnn_trainer *t, const unsigned char *images, con
 			grad[CNN_FC2_B + o] += sk->dz[o];
 		}
 	}
+	return loss;
+}
 
+float *cnn_trainer_grad(cnn_trainer *t)
+{
+	return t->grad;
+}
+
+void cnn_sgd_apply(cnn *net, const float *grad, int n, const cnn_sgd *sgd)
+{
 	float scale = 1.0f / (float)n, lr = sgd->lr, decay = sgd->weight_decay;
 	float *restrict w = net->w;
 	for (int i = 0; i < CNN_NPARAMS; i++)
 		w[i] -= lr * (grad[i] * scale + decay * w[i]);
+}
+
+double cnn_train_step(cnn *net, cnn_trainer *t, const unsigned char *images, const unsigned char *labels,
+		      const int *idx, int n, const cnn_sgd *sgd, uint64_t *rng)
+{
+	double loss = cnn_train_grad(net, t, images, labels, idx, n, 0, n, sgd->shift, rng);
+	if (isnan(loss))
+		return NAN;
+	cnn_sgd_apply(net, t->grad, n, sgd);
 	return loss / n;
 }
 
-void cnn_evaluate(const cnn *net, const unsigned char *images, const unsigned char *labels, int n,
-		  unsigned char *predicted, double *loss, double *acc)
+void cnn_evaluate_sums(const cnn *net, const unsigned char *images, const unsigned char *labels, int n,
+		       unsigned char *predicted, double *loss_sum, int *right_out)
 {
 	double sum = 0;
 	int right = 0;
@@ -406,6 +432,16 @@ void cnn_evaluate(const cnn *net, const unsigned char *images, const unsigned ch
 				predicted[start + k] = block_pred[k];
 		}
 	}
+	*loss_sum = sum;
+	*right_out = right;
+}
+
+void cnn_evaluate(const cnn *net, const unsigned char *images, const unsigned char *labels, int n,
+		  unsigned char *predicted, double *loss, double *acc)
+{
+	double sum;
+	int right;
+	cnn_evaluate_sums(net, images, labels, n, predicted, &sum, &right);
 	*loss = n ? sum / n : 0.0;
 	*acc = n ? (double)right / n : 0.0;
 }

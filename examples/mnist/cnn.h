@@ -92,6 +92,29 @@ typedef struct cnn_sgd {
 double cnn_train_step(cnn *net, cnn_trainer *t, const unsigned char *images, const unsigned char *labels,
 		      const int *idx, int n, const cnn_sgd *sgd, uint64_t *rng);
 
+/*
+ * The two halves of cnn_train_step, for data-parallel training (train_mpi):
+ * cnn_train_grad computes the summed gradient of a shard of a batch, the
+ * ranks add their sums (MPI_Allreduce), and every rank applies the same step
+ * with cnn_sgd_apply. cnn_train_step is exactly cnn_train_grad over the whole
+ * batch followed by cnn_sgd_apply, so both give the same bits on one rank.
+ *
+ * cnn_train_grad: the batch is images idx[0..n-1]; only images lo..hi-1 are
+ * computed (0 <= lo <= hi <= n, hi - lo <= max_batch), but the shifts of all
+ * n are drawn from *rng, in order, so that every rank's generator stays in
+ * step. The gradient summed over lo..hi-1 (not divided by anything; zeros
+ * when lo == hi) goes into cnn_trainer_grad(t). Returns the summed
+ * cross-entropy of those images, or NAN when the arguments are out of range.
+ */
+double cnn_train_grad(const cnn *net, cnn_trainer *t, const unsigned char *images, const unsigned char *labels,
+		      const int *idx, int n, int lo, int hi, int shift, uint64_t *rng);
+
+/* The trainer's gradient buffer: CNN_NPARAMS floats, as cnn_train_grad left them. */
+float *cnn_trainer_grad(cnn_trainer *t);
+
+/* One SGD step with a gradient summed over n images: w -= lr * (grad / n + weight_decay * w). */
+void cnn_sgd_apply(cnn *net, const float *grad, int n, const cnn_sgd *sgd);
+
 /* dst = src moved by dx columns right and dy rows down; the uncovered pixels are 0. */
 void cnn_shift_image(const unsigned char *src, unsigned char *dst, int dx, int dy);
 
@@ -105,6 +128,14 @@ int cnn_predict(const cnn *net, const unsigned char *image, float probs[CNN_CLAS
  */
 void cnn_evaluate(const cnn *net, const unsigned char *images, const unsigned char *labels, int n,
 		  unsigned char *predicted, double *loss, double *acc);
+
+/*
+ * cnn_evaluate's sums, for a shard of the test set: the summed cross-entropy
+ * into *loss_sum and the count predicted right into *right. cnn_evaluate is
+ * loss_sum / n and right / n.
+ */
+void cnn_evaluate_sums(const cnn *net, const unsigned char *images, const unsigned char *labels, int n,
+		       unsigned char *predicted, double *loss_sum, int *right);
 
 /* Threads used by the OpenMP build (1 without it). */
 int cnn_threads(void);

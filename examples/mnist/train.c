@@ -22,10 +22,23 @@
  * whether the trainer catches them itself or liblive does for `live exp run`
  * (live_stop_requested); a second signal stops it at once (model.pt is still
  * whole: it is replaced atomically).
+ *
+ * The same file builds `train_mpi` (dist_mpi.c instead of dist_serial.c, see
+ * dist.h): data-parallel training over MPI ranks. Every rank computes the
+ * gradient of its share of each batch, the shares are summed across the ranks
+ * (MPI_Allreduce) and every rank takes the same step, so the weights stay the
+ * same everywhere; the test set is split the same way. Rank 0 alone reads the
+ * files (params, data, model.pt; it broadcasts them), writes model.pt and
+ * predictions.json, prints, and logs with live (liblive keeps the other
+ * ranks inert). Whether to go on is decided together at the top of each
+ * epoch (a bitwise OR over the ranks): a signal or a failure on any rank
+ * stops them all at the same epoch. With one rank, `train_mpi` computes
+ * exactly what `train` does.
  */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +47,7 @@
 #include <live.h>
 
 #include "cnn.h"
+#include "dist.h"
 #include "idx.h"
 #include "model_file.h"
 
@@ -49,6 +63,21 @@ typedef struct params {
 } params;
 
 static volatile sig_atomic_t stop_signal;
+
+/* One line on stderr, "train: ...", naming the rank when it is not 0. */
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+	char line[1200];
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (dist_rank() > 0)
+		fprintf(stderr, "train: rank %d: %s\n", dist_rank(), line);
+	else
+		fprintf(stderr, "train: %s\n", line);
+}
 
 static void on_stop_signal(int sig)
 {
@@ -68,7 +97,7 @@ static int catch_stop_signals(void)
 	sa.sa_flags = SA_RESTART | SA_RESETHAND;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
-		fprintf(stderr, "train: sigaction: %s\n", strerror(errno));
+		fail("sigaction: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -121,11 +150,10 @@ static int read_params(params *p)
 	else if (!(p->max_minutes > 0) || !isfinite(p->max_minutes))
 		bad = "max_minutes must be a number > 0";
 	if (bad) {
-		fprintf(stderr,
-			"train: params: %s (lr=%g, weight_decay=%g, epochs=%lld, batch_size=%lld, "
-			"lr_decay=%g, augment_shift=%lld, max_minutes=%g)\n",
-			bad, p->lr, p->weight_decay, p->epochs, p->batch_size, p->lr_decay, p->augment_shift,
-			p->max_minutes);
+		fail("params: %s (lr=%g, weight_decay=%g, epochs=%lld, batch_size=%lld, "
+		     "lr_decay=%g, augment_shift=%lld, max_minutes=%g)",
+		     bad, p->lr, p->weight_decay, p->epochs, p->batch_size, p->lr_decay, p->augment_shift,
+		     p->max_minutes);
 		return -1;
 	}
 	return 0;
@@ -135,14 +163,14 @@ static int load_data(const char *dir, mnist_set *train, mnist_set *test)
 {
 	char err[1024];
 	if (idx_load_dir(dir, train, test, err, sizeof(err)) != 0) {
-		fprintf(stderr, "train: %s\n", err);
+		fail("%s", err);
 		return -1;
 	}
 	const mnist_set *sets[2] = {train, test};
 	for (int i = 0; i < 2; i++) {
 		if (sets[i]->rows != CNN_ROWS || sets[i]->cols != CNN_COLS) {
-			fprintf(stderr, "train: %s: %s images are %dx%d; this network takes %dx%d\n", dir,
-				i ? "test" : "train", sets[i]->rows, sets[i]->cols, CNN_ROWS, CNN_COLS);
+			fail("%s: %s images are %dx%d; this network takes %dx%d", dir, i ? "test" : "train",
+			     sets[i]->rows, sets[i]->cols, CNN_ROWS, CNN_COLS);
 			return -1;
 		}
 	}
@@ -163,7 +191,7 @@ static int load_or_init(const params *p, model_state *m)
 		return 0;
 	}
 	if (rc != 0) {
-		fprintf(stderr, "train: %s (move it away to train from scratch)\n", err);
+		fail("%s (move it away to train from scratch)", err);
 		return -1;
 	}
 	printf("Resuming from %s: %u epochs done\n", MODEL_PATH, (unsigned)m->epochs);
@@ -180,16 +208,16 @@ static int open_live(int resumed, uint32_t epochs_done)
 	live_options opts = LIVE_OPTIONS_INIT;
 	opts.resume = resumed ? LIVE_ON : LIVE_DEFAULT;
 	if (live_init(&opts) != 0) {
-		fprintf(stderr, "train: live_init: %s\n", live_errmsg());
+		fail("live_init: %s", live_errmsg());
 		return -1;
 	}
 	long long step = live_get_step();
 	if (step < 0) {
-		fprintf(stderr, "train: live_get_step: %s\n", live_errmsg());
+		fail("live_get_step: %s", live_errmsg());
 		return -1;
 	}
 	if (step != (long long)epochs_done && live_set_step(epochs_done) != 0) {
-		fprintf(stderr, "train: live_set_step: %s\n", live_errmsg());
+		fail("live_set_step: %s", live_errmsg());
 		return -1;
 	}
 	return 0;
@@ -203,7 +231,7 @@ static int write_predictions(const unsigned char *actual, const unsigned char *p
 	char err[512];
 
 	if (!buf) {
-		fprintf(stderr, "train: %s: out of memory\n", PREDICTIONS_PATH);
+		fail("%s: out of memory", PREDICTIONS_PATH);
 		return -1;
 	}
 	buf[len++] = '[';
@@ -223,7 +251,7 @@ static int write_predictions(const unsigned char *actual, const unsigned char *p
 	buf[len++] = '\n';
 	int rc = model_write_atomic(PREDICTIONS_PATH, buf, len, err, sizeof(err));
 	if (rc != 0)
-		fprintf(stderr, "train: %s\n", err);
+		fail("%s", err);
 	free(buf);
 	return rc;
 }
@@ -233,75 +261,195 @@ static int log_epoch(double loss, double acc, double *live_seconds)
 {
 	double t0 = now();
 	if (live_log("loss", loss) != 0 || live_log("acc", acc) != 0) {
-		fprintf(stderr, "train: live_log: %s\n", live_errmsg());
+		fail("live_log: %s", live_errmsg());
 		return -1;
 	}
 	if (live_next_step() != 0) {
-		fprintf(stderr, "train: live_next_step: %s\n", live_errmsg());
+		fail("live_next_step: %s", live_errmsg());
 		return -1;
 	}
 	*live_seconds += now() - t0;
 	return 0;
 }
 
-int main(void)
+/* What rank 0's setup tells the others. */
+enum { SETUP_OK, SETUP_FAILED, SETUP_NOTHING_TO_DO };
+
+/* Rank 0: params.yaml, the data, and model.pt or a fresh network. */
+static int setup_rank0(params *p, mnist_set *train, mnist_set *test, model_state *m, int *resumed)
 {
-	params p;
+	if (read_params(p) != 0 || load_data(p->data_dir, train, test) != 0)
+		return SETUP_FAILED;
+	*resumed = load_or_init(p, m);
+	if (*resumed < 0)
+		return SETUP_FAILED;
+	if (p->epochs > 0 && m->epochs >= p->epochs) {
+		printf("%s already has %u epochs (epochs: %lld): nothing to train\n", MODEL_PATH,
+		       (unsigned)m->epochs, p->epochs);
+		return SETUP_NOTHING_TO_DO;
+	}
+	return SETUP_OK;
+}
+
+static int alloc_set(mnist_set *s, int n, int rows, int cols)
+{
+	s->n = n;
+	s->rows = rows;
+	s->cols = cols;
+	s->images = malloc((size_t)n * (size_t)rows * (size_t)cols);
+	s->labels = malloc((size_t)n);
+	return s->images && s->labels ? 0 : -1;
+}
+
+/* Rank 0's parameters, model and data, to every rank (nothing to do on one). 0, or -1 on every rank. */
+static int share(params *p, model_state *m, int *resumed, mnist_set *train, mnist_set *test)
+{
+	if (dist_size() == 1)
+		return 0;
+	dist_bcast(p, sizeof(*p));
+	dist_bcast(resumed, sizeof(*resumed));
+	dist_bcast(m, sizeof(*m));
+	int shape[6] = {train->n, train->rows, train->cols, test->n, test->rows, test->cols};
+	dist_bcast(shape, sizeof(shape));
+	unsigned bad = 0;
+	if (dist_rank() != 0) {
+		p->data_dir = NULL; /* rank 0's pointer; only rank 0 reads files */
+		if (alloc_set(train, shape[0], shape[1], shape[2]) != 0 ||
+		    alloc_set(test, shape[3], shape[4], shape[5]) != 0) {
+			fail("out of memory for the data");
+			bad = 1;
+		}
+	}
+	if (dist_or(bad))
+		return -1;
+	const mnist_set *sets[2] = {train, test};
+	for (int i = 0; i < 2; i++) {
+		dist_bcast(sets[i]->images, (size_t)sets[i]->n * (size_t)sets[i]->rows * (size_t)sets[i]->cols);
+		dist_bcast(sets[i]->labels, (size_t)sets[i]->n);
+	}
+	return 0;
+}
+
+/*
+ * Rank 0, after an epoch: model.pt, predictions.json, the tutorial's lines, the
+ * live step (a checkpoint under `live exp run`). *saved is when the files were.
+ */
+static int finish_epoch(const model_state *m, const mnist_set *test, const unsigned char *predicted, double loss,
+			double acc, double *saved, double *live_seconds)
+{
+	char err[512];
+	if (model_save(MODEL_PATH, m, err, sizeof(err)) != 0) {
+		fail("%s", err);
+		return -1;
+	}
+	if (write_predictions(test->labels, predicted, test->n) != 0)
+		return -1;
+	*saved = now();
+
+	char loss_text[40], acc_text[40];
+	format_repr(loss, loss_text, sizeof(loss_text));
+	format_repr(acc, acc_text, sizeof(acc_text));
+	printf("Epoch %u: loss=%s\n", (unsigned)m->epochs, loss_text);
+	printf("Epoch %u: acc=%s\n", (unsigned)m->epochs, acc_text);
+	return log_epoch(loss, acc, live_seconds);
+}
+
+/* What the ranks decide together at the top of each epoch (an OR over the ranks). */
+enum {
+	GO_FAILED = 1u << 0,  /* rank 0 could not write or log the last epoch */
+	GO_DONE = 1u << 1,    /* the model has its `epochs` */
+	GO_SIGINT = 1u << 2,  /* caught by the trainer */
+	GO_SIGTERM = 1u << 3, /* caught by the trainer */
+	GO_LIVE = 1u << 4,    /* live_stop_requested(): caught by liblive under `live exp run` */
+	GO_TIME = 1u << 5,    /* epochs: 0 and max_minutes is up (rank 0's clock) */
+};
+
+static unsigned local_flags(const params *p, const model_state *m, int run_epochs, double elapsed,
+			    double last_epoch)
+{
+	unsigned f = 0;
+	if (p->epochs > 0 && m->epochs >= p->epochs)
+		f |= GO_DONE;
+	if (stop_signal)
+		f |= stop_signal == SIGINT ? GO_SIGINT : GO_SIGTERM;
+	/* under `live exp run` (LIVE_STOP_SIGNALS=1) liblive catches the signals instead of us */
+	if (live_stop_requested())
+		f |= GO_LIVE;
+	/* with no epoch count, start an epoch only if it should end within the limit */
+	if (dist_rank() == 0 && p->epochs == 0 && run_epochs > 0 && elapsed + last_epoch > p->max_minutes * 60.0)
+		f |= GO_TIME;
+	return f;
+}
+
+/* Why the loop ends early, in the order the single-process trainer always checked; NULL: it does not. */
+static const char *stop_reason(unsigned f)
+{
+	if (f & GO_SIGINT)
+		return "SIGINT";
+	if (f & GO_SIGTERM)
+		return "SIGTERM";
+	if (f & GO_LIVE)
+		return "a stop request (SIGINT or SIGTERM, caught by live)";
+	if (f & GO_TIME)
+		return "the time limit";
+	return NULL;
+}
+
+static int train_main(void)
+{
+	params p = {0};
 	mnist_set train = {0}, test = {0};
 	static model_state m; /* 594 KB: off the stack */
 	cnn_trainer *trainer = NULL;
 	int *order = NULL;
 	unsigned char *predicted = NULL;
-	int status = 1;
+	int status = 1, rank = dist_rank(), size = dist_size(), resumed = 0;
 
-	if (read_params(&p) != 0 || load_data(p.data_dir, &train, &test) != 0)
-		goto out;
-	int resumed = load_or_init(&p, &m);
-	if (resumed < 0)
-		goto out;
-	if (p.epochs > 0 && m.epochs >= p.epochs) {
-		printf("%s already has %u epochs (epochs: %lld): nothing to train\n", MODEL_PATH,
-		       (unsigned)m.epochs, p.epochs);
-		status = 0;
+	int setup = rank == 0 ? setup_rank0(&p, &train, &test, &m, &resumed) : SETUP_OK;
+	dist_bcast(&setup, sizeof(setup));
+	if (setup != SETUP_OK) {
+		status = setup == SETUP_NOTHING_TO_DO ? 0 : 1;
 		goto out;
 	}
+	if (share(&p, &m, &resumed, &train, &test) != 0)
+		goto out;
 
+	/* each rank computes its share of a batch: at most ceil(batch / ranks) images */
 	int batch = p.batch_size < train.n ? (int)p.batch_size : train.n;
-	trainer = cnn_trainer_new(batch);
+	trainer = cnn_trainer_new((batch + size - 1) / size);
 	order = malloc(sizeof(int) * (size_t)train.n);
 	predicted = malloc((size_t)test.n);
+	unsigned bad = 0;
 	if (!trainer || !order || !predicted) {
-		fprintf(stderr, "train: out of memory\n");
-		goto out;
+		fail("out of memory");
+		bad = 1;
+	} else if (catch_stop_signals() != 0 || open_live(resumed, m.epochs) != 0) {
+		bad = 1;
 	}
-	if (catch_stop_signals() != 0 || open_live(resumed, m.epochs) != 0)
+	if (dist_or(bad))
 		goto out;
-	if (cnn_threads() > 1)
-		printf("OpenMP: %d threads\n", cnn_threads());
-	if (p.epochs == 0)
-		printf("epochs: 0: training until %g minutes have passed\n", p.max_minutes);
-	fflush(stdout);
+	if (rank == 0) {
+		if (size > 1)
+			printf("MPI: %d ranks share each batch of %d images\n", size, batch);
+		if (cnn_threads() > 1)
+			printf("OpenMP: %d threads\n", cnn_threads());
+		if (p.epochs == 0)
+			printf("epochs: 0: training until %g minutes have passed\n", p.max_minutes);
+		fflush(stdout);
+	}
 
-	double start = now(), limit = p.max_minutes * 60.0, last_epoch = 0, busy = 0, live_seconds = 0;
+	double start = now(), last_epoch = 0, busy = 0, live_seconds = 0;
 	int run_epochs = 0;
+	unsigned failed = 0;
 	const char *why = NULL;
 	for (;;) {
-		if (p.epochs > 0 && m.epochs >= p.epochs)
+		unsigned go = dist_or(failed | local_flags(&p, &m, run_epochs, now() - start, last_epoch));
+		if (go & GO_FAILED)
+			goto out;
+		if (go & GO_DONE)
 			break;
-		if (stop_signal) {
-			why = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+		if ((why = stop_reason(go)) != NULL)
 			break;
-		}
-		/* under `live exp run` (LIVE_STOP_SIGNALS=1) liblive catches the signals instead of us */
-		if (live_stop_requested()) {
-			why = "a stop request (SIGINT or SIGTERM, caught by live)";
-			break;
-		}
-		/* with no epoch count, start an epoch only if it should end within the limit */
-		if (p.epochs == 0 && run_epochs > 0 && now() - start + last_epoch > limit) {
-			why = "the time limit";
-			break;
-		}
 		double t0 = now();
 		/* the order depends only on the RNG state, which model.pt keeps: resuming is exact */
 		for (int i = 0; i < train.n; i++)
@@ -310,52 +458,54 @@ int main(void)
 		/* the step size of this epoch: lr * lr_decay^(epochs done), so resuming keeps the schedule */
 		cnn_sgd sgd = {(float)(p.lr * pow(p.lr_decay, m.epochs)), (float)p.weight_decay,
 			       (int)p.augment_shift};
-		double train_loss = 0;
+		/* sums over this rank's images: test loss, test images right, train loss */
+		double sums[3] = {0, 0, 0};
 		for (int s = 0; s < train.n; s += batch) {
-			int n = train.n - s < batch ? train.n - s : batch;
-			double batch_loss = cnn_train_step(&m.net, trainer, train.images, train.labels,
-							   order + s, n, &sgd, &m.rng);
-			train_loss += n * batch_loss;
+			int n = train.n - s < batch ? train.n - s : batch, lo, hi;
+			dist_shard(n, &lo, &hi);
+			sums[2] += cnn_train_grad(&m.net, trainer, train.images, train.labels, order + s, n, lo, hi,
+						  sgd.shift, &m.rng);
+			float *grad = cnn_trainer_grad(trainer);
+			dist_sum_floats(grad, CNN_NPARAMS);
+			cnn_sgd_apply(&m.net, grad, n, &sgd);
 		}
-		train_loss /= train.n;
-		double t1 = now(), loss, acc;
-		cnn_evaluate(&m.net, test.images, test.labels, test.n, predicted, &loss, &acc);
-		double t2 = now();
+		double t1 = now();
+		int lo, hi, right;
+		dist_shard(test.n, &lo, &hi);
+		cnn_evaluate_sums(&m.net, test.images + (size_t)lo * CNN_PIXELS, test.labels + lo, hi - lo,
+				  predicted + lo, &sums[0], &right);
+		sums[1] = right;
+		dist_sum_doubles(sums, 3);
+		dist_gather_shards(predicted, test.n);
+		double loss = sums[0] / test.n, acc = sums[1] / test.n, train_loss = sums[2] / train.n;
+		double t2 = now(), t3 = t2;
 
 		m.epochs++;
-		char err[512];
-		if (model_save(MODEL_PATH, &m, err, sizeof(err)) != 0) {
-			fprintf(stderr, "train: %s\n", err);
-			goto out;
-		}
-		if (write_predictions(test.labels, predicted, test.n) != 0)
-			goto out;
-		double t3 = now();
-
-		char loss_text[40], acc_text[40];
-		format_repr(loss, loss_text, sizeof(loss_text));
-		format_repr(acc, acc_text, sizeof(acc_text));
-		printf("Epoch %u: loss=%s\n", (unsigned)m.epochs, loss_text);
-		printf("Epoch %u: acc=%s\n", (unsigned)m.epochs, acc_text);
-		if (log_epoch(loss, acc, &live_seconds) != 0)
-			goto out;
+		if (rank == 0 && finish_epoch(&m, &test, predicted, loss, acc, &t3, &live_seconds) != 0)
+			failed = GO_FAILED;
+		/* every epoch starts from rank 0's model, as a resume from model.pt would */
+		dist_bcast(&m, sizeof(m));
 		last_epoch = now() - t0;
 		busy += last_epoch;
 		run_epochs++;
-		printf("Epoch %u: %.2f s (train %.2f s, test %.2f s, save %.3f s), train loss %.4f\n",
-		       (unsigned)m.epochs, last_epoch, t1 - t0, t2 - t1, t3 - t2, train_loss);
-		fflush(stdout);
+		if (rank == 0 && !failed) {
+			printf("Epoch %u: %.2f s (train %.2f s, test %.2f s, save %.3f s), train loss %.4f\n",
+			       (unsigned)m.epochs, last_epoch, t1 - t0, t2 - t1, t3 - t2, train_loss);
+			fflush(stdout);
+		}
 	}
 
 	if (live_close() != 0) {
-		fprintf(stderr, "train: live_close: %s\n", live_errmsg());
+		fail("live_close: %s", live_errmsg());
 		goto out;
 	}
-	if (why)
-		printf("Stopped by %s after epoch %u\n", why, (unsigned)m.epochs);
-	if (run_epochs > 0)
-		printf("live: %.3f ms of %.2f s per epoch (%.4f%%)\n", 1e3 * live_seconds / run_epochs,
-		       busy / run_epochs, 100.0 * live_seconds / busy);
+	if (rank == 0) {
+		if (why)
+			printf("Stopped by %s after epoch %u\n", why, (unsigned)m.epochs);
+		if (run_epochs > 0)
+			printf("live: %.3f ms of %.2f s per epoch (%.4f%%)\n", 1e3 * live_seconds / run_epochs,
+			       busy / run_epochs, 100.0 * live_seconds / busy);
+	}
 	status = 0;
 out:
 	free(predicted);
@@ -363,5 +513,15 @@ out:
 	cnn_trainer_free(trainer);
 	idx_free_set(&train);
 	idx_free_set(&test);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (dist_init(&argc, &argv) != 0)
+		return 1;
+	int status = train_main();
+	fflush(stdout);
+	dist_finalize();
 	return status;
 }

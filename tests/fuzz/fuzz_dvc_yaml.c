@@ -10,9 +10,9 @@
  * with the NEL as a line break, which YAML folds to a space when read; the
  * round after that is stable.
  *
- * Known and reported, not a crash: the reader takes an empty command
- * (`cmd: ""`, as DVC's schema does) but the writer refuses it ("stage 'x' has
- * no command"); such a pipeline is checked to fail cleanly.
+ * Every loaded stage has a command with something besides white space: the
+ * reader refuses an empty or blank `cmd`, an empty list and a blank item, as
+ * the writer refuses a blank command.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -41,6 +41,8 @@ static void check_pipeline(const tr_pipeline *p)
 		const tr_stage *s = &p->stages[k];
 
 		FZ_CHECK(s->name && s->cmd, "stage %zu: no name or cmd", k);
+		FZ_CHECK(s->cmd[strspn(s->cmd, " \t\n\r\f\v")], "stage '%s': a blank command loaded",
+		         s->name);
 		for (size_t i = 0; i < s->ndeps; i++)
 			FZ_CHECK(s->deps[i], "stage '%s': dep %zu is NULL", s->name, i);
 		for (size_t i = 0; i < s->nparams; i++)
@@ -126,15 +128,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check_pipeline(&p);
-	for (size_t k = 0; k < p.n; k++) {
-		if (!p.stages[k].cmd[0]) {
-			rc = tr_dvcyaml_write(out1, &p);
-			FZ_CHECK(rc == LIVE_EINVALID, "an empty command written: %d", rc);
-			tr_pipeline_free(&p);
-			return 0;
-		}
-	}
-
 	rc = tr_dvcyaml_write(out1, &p);
 	FZ_CHECK(rc == 0, "a loaded pipeline does not write: %s", live_errmsg());
 	rc = tr_dvcyaml_load(out1, &p2);

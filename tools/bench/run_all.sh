@@ -21,6 +21,10 @@
 #                per commit
 #   report       size at 1e6 steps x 5 metrics; Chromium's first contentful
 #                paint (tests/browser/cdp_check.py), skipped without Chromium
+#   sharing      `live exp push` / `exp pull` of one experiment of 100
+#                checkpoints with a 10 MB model (tools/bench/bench_remote.sh)
+#                against `git push` / `git fetch` of its refs + rsync (cp -r
+#                without rsync) of the cache; a second push with nothing new
 #
 # usage: tools/bench/run_all.sh [--quick] [--verbose] [build-dir]   (default: build)
 #   --quick    smaller counts (under 2 minutes); the full run takes about 5
@@ -63,6 +67,7 @@ if [ "$quick" = 1 ]; then
 	alt_b2b=30 alt_slow=20              # cp + git add + git commit loops
 	cp_reps=3                           # cp of the 100 MB file
 	show_sample=300                     # commits the naive reader reads per shape (then scaled)
+	share_ckpts=20                      # checkpoints of the shared experiment (10 MB model each)
 else
 	mode="full"
 	bench_steps=1000000 bench_every=20000
@@ -71,6 +76,7 @@ else
 	alt_b2b=200 alt_slow=100
 	cp_reps=5
 	show_sample=0 # every commit
+	share_ckpts=100
 fi
 report_steps=1000000
 
@@ -420,6 +426,28 @@ report() {
 	note "first paint: $("$chromium" --version 2> /dev/null | head -1), headless, from file://, network off; loads: $(python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])["paints_ms"])' <<< "$out") ms."
 }
 
+# ---- 5. sharing experiments ------------------------------------------------------
+share() {
+	local f=$work/raw/remote.txt pl pa ul ua again copier cbytes gbytes size
+	say "sharing: tools/bench/bench_remote.sh, 1 experiment x $share_ckpts checkpoints x 10 MB model.pt"
+	bash "$root/tools/bench/bench_remote.sh" "$build" "$share_ckpts" 10485760 > "$f"
+	raw "$f"
+	pl=$(kv push_live_s "$f") pa=$(kv push_alt_s "$f") ul=$(kv pull_live_s "$f") ua=$(kv pull_alt_s "$f")
+	again=$(kv push_again_s "$f") copier=$(kv copier "$f") cbytes=$(kv push_cache_bytes "$f")
+	gbytes=$(kv push_git_bytes "$f")
+	[ -n "$pl" ] && [ -n "$pa" ] && [ -n "$ul" ] && [ -n "$ua" ] && [ -n "$again" ]
+	size=$(awk -v b="$cbytes" 'BEGIN { printf "%.0f MB", b / 1e6 }')
+	row "exp push, $share_ckpts checkpoints x 10 MB model ($size of cache)" "$(num "$pl") s" "-" \
+		"git push of the refs + $copier of .dvc/cache" "$(num "$pa") s" "$(ratio "$pl" "$pa")" "-"
+	row "exp pull, the same experiment into a clone" "$(num "$ul") s" "-" \
+		"git fetch of the refs + $copier back" "$(num "$ua") s" "$(ratio "$ul" "$ua")" "-"
+	row "exp push again, nothing new" "$(num "$again") s" "-" "-" "-" "-" "-"
+	note "sharing: live copies every object through a temp file and checks its md5 before it gets its name," \
+		"on all CPUs; the alternative checks nothing (its copy plus an md5sum of every copy, on all CPUs:" \
+		"$(num "$(kv push_alt_md5_s "$f")") s). Bytes moved: $cbytes to the cache remote, $gbytes to the git remote" \
+		"(the alternative: the same objects, and its own pack)."
+}
+
 # ---- the run ----------------------------------------------------------------------
 run logging
 run ck_small
@@ -427,6 +455,7 @@ run ck_big
 run ck_dep
 run exp_show
 run report
+run share
 
 # ---- the table --------------------------------------------------------------------
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)

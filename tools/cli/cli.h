@@ -28,6 +28,10 @@ int cmd_metrics_diff(int argc, char **argv);
 int cmd_params_diff(int argc, char **argv);
 int cmd_plots_show(int argc, char **argv);
 int cmd_plots_diff(int argc, char **argv);
+int cmd_exp_push(int argc, char **argv);
+int cmd_exp_pull(int argc, char **argv);
+int cmd_remote_add(int argc, char **argv);
+int cmd_remote_list(int argc, char **argv);
 
 /* -S [file:]key=value edits, applied to the params files under root. */
 int set_params(const char *root, char **assign, int n);

@@ -47,9 +47,12 @@ static int pick(tr_git *g, const exp_refs *refs, const unsigned char *hit, int n
 
 int cmd_exp_branch(int argc, char **argv)
 {
-	if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-')
+	if (argc != 3 || argv[1][0] == '-')
 		return cli_error("usage: live exp branch <exp> <branch>");
 	const char *rev = argv[1], *branch = argv[2];
+	/* By git's rules (libgit2's let a DEL through), before anything is read. */
+	if (tr_git_branch_name_check(branch))
+		return cli_error("%s", live_errmsg());
 	char root[PATH_MAX];
 	if (cli_find_root(root, sizeof(root), 0))
 		return 1;

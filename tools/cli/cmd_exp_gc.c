@@ -54,19 +54,30 @@ static int shas_has(const shas *s, const char *sha)
 	return 0;
 }
 
-/* The commits every ref under `prefix` points at (tags peeled). */
+/*
+ * The commits every ref under `prefix` leads to (tags peeled). A ref to a
+ * blob or a tree keeps no experiment; a ref whose object is missing might
+ * keep any, so then nothing is removed.
+ */
 static int add_ref_tips(tr_git *g, const char *prefix, shas *out)
 {
 	char **names, **targets;
-	size_t n;
-	int rc = tr_git_refs_under(g, prefix, &names, &targets, &n);
-	for (size_t i = 0; !rc && i < n; i++) {
-		char sha[41];
-		if (tr_git_resolve(g, names[i], sha) == 0)
-			rc = shas_add(out, sha);
-	}
+	tr_badref *bad;
+	size_t n, nbad;
+	int rc = tr_git_ref_commits_ex(g, prefix, &names, &targets, &n, &bad, &nbad);
+	if (rc)
+		return rc;
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = shas_add(out, targets[i]);
+	for (size_t i = 0; !rc && i < nbad; i++)
+		if (bad[i].kind == TR_BADREF_MISSING)
+			rc = live__fail(LIVE_EGIT,
+			                "%s: live exp gc cannot tell which experiments it keeps, so it "
+			                "removes nothing",
+			                bad[i].msg);
 	tr_strv_free(names, n);
 	tr_strv_free(targets, n);
+	tr_badrefs_free(bad, nbad);
 	return rc;
 }
 
@@ -84,6 +95,49 @@ static int keep_tips(tr_git *g, const gc_opts *o, shas *tips)
 	if (!rc && o->commits)
 		rc = add_ref_tips(g, "refs/remotes/", tips);
 	return rc;
+}
+
+/*
+ * What lies under refs/exps/ (experiments, EXEC_*, DVC's stash), peeled to
+ * commits. A ref there that leads to no commit is never removed: each is
+ * named in a warning (not a dangling EXEC_BRANCH, which a killed run leaves
+ * and gc clears). With --cache, one whose object is missing stops gc before
+ * it removes anything: the cache files it needs cannot be known.
+ */
+typedef struct under_exps {
+	char **names, **tips;
+	size_t n;
+	int stash; /* refs/exps/stash leads to a commit: DVC's queue, removed by gc */
+} under_exps;
+
+static int load_under_exps(tr_git *g, const gc_opts *o, under_exps *u)
+{
+	tr_badref *bad;
+	size_t nbad;
+	int rc = tr_git_ref_commits_ex(g, "refs/exps/", &u->names, &u->tips, &u->n, &bad, &nbad);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < u->n; i++)
+		u->stash |= !strcmp(u->names[i], "refs/exps/stash");
+	for (size_t i = 0; !rc && i < nbad; i++) {
+		if (o->cache && bad[i].kind == TR_BADREF_MISSING)
+			rc = live__fail(LIVE_EGIT,
+			                "%s: live exp gc --cache cannot tell which cache files it needs, so "
+			                "it removes nothing",
+			                bad[i].msg);
+	}
+	for (size_t i = 0; !rc && i < nbad; i++) {
+		if (bad[i].kind != TR_BADREF_DANGLING || strncmp(bad[i].name, EXP_EXEC, strlen(EXP_EXEC)))
+			fprintf(stderr, "WARNING: %s: not an experiment, left alone\n", bad[i].msg);
+	}
+	tr_badrefs_free(bad, nbad);
+	return rc;
+}
+
+static void under_exps_free(under_exps *u)
+{
+	tr_strv_free(u->names, u->n);
+	tr_strv_free(u->tips, u->n);
 }
 
 /* 1 if an experiment made from `baseline` stays. */
@@ -134,7 +188,6 @@ static int collect_md5s(const char *rel, const void *data, size_t len, void *ctx
 {
 	md5s *s = ctx;
 	const char *p = data, *end = p + len;
-	(void)rel;
 	for (; p + 4 < end; p++) {
 		if (memcmp(p, "md5:", 4) != 0)
 			continue;
@@ -155,8 +208,16 @@ static int collect_md5s(const char *rel, const void *data, size_t len, void *ctx
 		if (!dir)
 			continue;
 		tr_manifest m;
-		if (tr_cache_read_manifest(s->root, "(folder)", md5, &m) != 0)
+		char show[PATH_MAX];
+		snprintf(show, sizeof(show), "a folder of %s", rel);
+		rc = tr_cache_read_manifest(s->root, show, md5, &m);
+		if (rc == LIVE_ENOTFOUND)
 			continue; /* already gone: nothing of it to keep */
+		if (rc) { /* unreadable: what it lists cannot be told, so nothing is removed */
+			char why[1024];
+			snprintf(why, sizeof(why), "%s", live_errmsg());
+			return live__fail(rc, "%s; nothing removed from the cache", why);
+		}
 		for (size_t i = 0; !rc && i < m.n; i++)
 			rc = md5s_add(s, m.entries[i].md5);
 		tr_manifest_free(&m);
@@ -250,17 +311,15 @@ static int gc_cache(tr_git *g, const char *root, const gc_opts *o)
 {
 	md5s keep = {.root = root};
 	shas tips = {0};
+	under_exps left = {0};
 	int rc = keep_tips(g, o, &tips);
-	if (!rc) {
-		/* What is left under refs/exps/: the experiments, EXEC_*, DVC's stash. */
-		char **names, **targets;
-		size_t n;
-		rc = tr_git_refs_under(g, "refs/exps/", &names, &targets, &n);
-		for (size_t i = 0; !rc && i < n; i++)
-			rc = shas_add(&tips, targets[i]);
-		tr_strv_free(names, n);
-		tr_strv_free(targets, n);
-	}
+	/* What is left under refs/exps/: the experiments, EXEC_*, DVC's stash. (load_under_exps
+	 * refused a ref with a missing object; one to a blob or a tree names no dvc.lock.) */
+	if (!rc)
+		rc = tr_git_ref_commits(g, "refs/exps/", &left.names, &left.tips, &left.n);
+	for (size_t i = 0; !rc && i < left.n; i++)
+		rc = shas_add(&tips, left.tips[i]);
+	under_exps_free(&left);
 	if (!rc) {
 		char **list = malloc((tips.n ? tips.n : 1) * sizeof(*list));
 		if (!list)
@@ -377,12 +436,15 @@ int cmd_exp_gc(int argc, char **argv)
 		return 1;
 	tr_git *g = NULL;
 	exp_refs refs = {0};
+	under_exps under = {0};
 	shas tips = {0};
 	unsigned char *removed = NULL;
 	size_t count = 0;
 	int rc = tr_git_open(root, &g);
 	if (!rc)
 		rc = keep_tips(g, &o, &tips);
+	if (!rc)
+		rc = load_under_exps(g, &o, &under);
 	if (!rc)
 		rc = exp_refs_load(g, &refs);
 	if (!rc && !(removed = calloc(refs.n + 1, 1)))
@@ -395,8 +457,7 @@ int cmd_exp_gc(int argc, char **argv)
 		count++;
 	}
 	/* DVC's queue of experiments not yet run: every entry goes (as without --queued). */
-	char stash[41];
-	if (!rc && tr_git_ref_get(g, "refs/exps/stash", stash) == 0) {
+	if (!rc && under.stash) {
 		size_t entries = 0;
 		tr_git_reflog_count(g, "refs/exps/stash", &entries);
 		rc = tr_git_ref_delete(g, "refs/exps/stash");
@@ -415,6 +476,7 @@ int cmd_exp_gc(int argc, char **argv)
 		cli_error("%s", live_errmsg());
 	free(removed);
 	free(tips.v);
+	under_exps_free(&under);
 	exp_refs_free(&refs);
 	tr_git_free(g);
 	close(lockfd);

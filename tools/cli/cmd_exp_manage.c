@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -45,13 +46,20 @@ static int cmp_ref(const void *a, const void *b)
 	return strcmp(((const exp_ref *)a)->ref, ((const exp_ref *)b)->ref);
 }
 
-int exp_refs_load(tr_git *g, exp_refs *out)
+/*
+ * The experiment refs that lead to commits (tags peeled), and in *bad (when
+ * not NULL) those of an experiment's shape that lead to no commit: a blob, a
+ * tree, a missing object. Those are no experiments; live never moves or
+ * deletes them on its own.
+ */
+static int load_refs(tr_git *g, exp_refs *out, tr_badref **bad, size_t *nbad)
 {
 	char **names, **shas;
-	size_t n;
+	tr_badref *b = NULL;
+	size_t n, nb = 0;
 	out->v = NULL;
 	out->n = 0;
-	int rc = tr_git_refs_under(g, "refs/exps/", &names, &shas, &n);
+	int rc = tr_git_ref_commits_ex(g, "refs/exps/", &names, &shas, &n, &b, &nb);
 	if (rc)
 		return rc;
 	out->v = calloc(n ? n : 1, sizeof(*out->v));
@@ -68,6 +76,24 @@ int exp_refs_load(tr_git *g, exp_refs *out)
 		snprintf(r->tip, sizeof(r->tip), "%s", shas[i]);
 		out->n++;
 	}
+	/* Keep only the bad refs that look like experiments. */
+	size_t kept = 0;
+	for (size_t i = 0; i < nb; i++) {
+		char base[41];
+		const char *name;
+		if (bad && parse_exp_ref(b[i].name, base, &name)) {
+			b[kept++] = b[i];
+		} else {
+			free(b[i].name);
+			free(b[i].msg);
+		}
+	}
+	if (bad && !rc) {
+		*bad = b;
+		*nbad = kept;
+	} else {
+		tr_badrefs_free(b, kept);
+	}
 	tr_strv_free(names, n);
 	tr_strv_free(shas, n);
 	if (rc)
@@ -75,6 +101,11 @@ int exp_refs_load(tr_git *g, exp_refs *out)
 	else
 		qsort(out->v, out->n, sizeof(*out->v), cmp_ref);
 	return rc;
+}
+
+int exp_refs_load(tr_git *g, exp_refs *out)
+{
+	return load_refs(g, out, NULL, NULL);
 }
 
 void exp_refs_free(exp_refs *r)
@@ -109,7 +140,9 @@ int exp_lookup(tr_git *g, const exp_refs *all, const char *rev, char sha[41], un
 				hit[i] = 1;
 				return 1;
 			}
-		return live__fail(LIVE_ENOTFOUND, "unknown revision '%s'", rev);
+		/* Not an experiment: say what it is if git knows it (a ref to a blob, ...). */
+		int rc = tr_git_resolve(g, rev, sha);
+		return rc ? rc : live__fail(LIVE_ENOTFOUND, "'%s' is not an experiment ref", rev);
 	}
 	/* An experiment name; with several, the tip of the one made from HEAD. */
 	for (size_t i = 0; i < all->n; i++) {
@@ -160,6 +193,8 @@ int exp_is_result_path(const tr_pipeline *p, const char *path)
 int exp_lock_repo(const char *root, int *fd_out)
 {
 	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/.dvc/tmp", root);
+	mkdir(path, 0755); /* git ignores .dvc/tmp: a fresh clone has none */
 	snprintf(path, sizeof(path), "%s/.dvc/tmp/live-exp-run.lock", root);
 	*fd_out = -1;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -243,7 +278,7 @@ static void baseline_label(tr_git *g, const char *baseline, char *out, size_t si
 int cmd_exp_list(int argc, char **argv)
 {
 	int all = 0, names_only = 0;
-	const char *rev = NULL;
+	const char *rev = NULL, *git_remote = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--all") || !strcmp(argv[i], "-A"))
 			all = 1;
@@ -251,9 +286,11 @@ int cmd_exp_list(int argc, char **argv)
 			names_only = 1;
 		else if (!strcmp(argv[i], "--rev") && i + 1 < argc)
 			rev = argv[++i];
+		else if (argv[i][0] != '-' && !git_remote)
+			git_remote = argv[i]; /* list that Git remote's experiments */
 		else
 			return cli_error("live exp list: unknown option '%s' (expected --all, --names-only, "
-			                 "--rev <rev>)",
+			                 "--rev <rev>, a Git remote)",
 			                 argv[i]);
 	}
 	char root[PATH_MAX];
@@ -261,16 +298,20 @@ int cmd_exp_list(int argc, char **argv)
 		return 1;
 	tr_git *g = NULL;
 	exp_refs refs = {0};
+	tr_badref *bad = NULL;
+	size_t nbad = 0;
 	char want[41] = "";
 	int rc = tr_git_open(root, &g);
 	if (!rc && !all)
 		rc = rev ? tr_git_resolve(g, rev, want) : tr_git_head(g, want);
 	if (!rc)
-		rc = exp_refs_load(g, &refs);
+		rc = git_remote ? exp_refs_load_remote(g, git_remote, &refs) : load_refs(g, &refs, &bad, &nbad);
 	if (rc) {
 		cli_error("%s", live_errmsg());
 		goto out;
 	}
+	for (size_t i = 0; i < nbad; i++)
+		fprintf(stderr, "WARNING: %s: not an experiment, not listed\n", bad[i].msg);
 	/* Baselines in ref order (their sha), each with its experiments' names. */
 	const char *shown = NULL;
 	for (size_t i = 0; i < refs.n; i++) {
@@ -286,6 +327,7 @@ int cmd_exp_list(int argc, char **argv)
 		printf("%s%s\n", names_only ? "" : "\t", r->name);
 	}
 out:
+	tr_badrefs_free(bad, nbad);
 	exp_refs_free(&refs);
 	tr_git_free(g);
 	return rc ? 1 : 0;
@@ -293,8 +335,21 @@ out:
 
 /* ---- live exp remove ------------------------------------------------------------ */
 
-/* Mark the experiment named `name` (or the full ref): one made from HEAD when several share it. */
-static int mark_by_name(tr_git *g, const exp_refs *refs, const char *name, unsigned char *removed)
+static int has_control(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * Mark the experiment named `name` (or the full ref): one made from HEAD when
+ * several share it. A ref of that name that leads to no commit is refused:
+ * it is no experiment, and only the user knows what it holds.
+ */
+static int mark_by_name(tr_git *g, const exp_refs *refs, const tr_badref *bad, size_t nbad, const char *name,
+                        unsigned char *removed)
 {
 	char head[41] = "";
 	tr_git_head(g, head);
@@ -310,6 +365,16 @@ static int mark_by_name(tr_git *g, const exp_refs *refs, const char *name, unsig
 			pick = i;
 		}
 		count++;
+	}
+	for (size_t i = 0; count == 0 && i < nbad; i++) {
+		const char *last = strrchr(bad[i].name, '/') + 1;
+		if (strcmp(bad[i].name, name) && strcmp(last, name))
+			continue;
+		if (has_control(bad[i].name))
+			return cli_error("%s: not an experiment, so not removed", bad[i].msg);
+		return cli_error("%s: not an experiment, so not removed (delete the ref with `git "
+		                 "update-ref -d %s` if you do not need it)",
+		                 bad[i].msg, bad[i].name);
 	}
 	if (count == 0)
 		return cli_error("'%s' is not a valid experiment name", name);
@@ -350,10 +415,12 @@ int cmd_exp_remove(int argc, char **argv)
 		return 1;
 	tr_git *g = NULL;
 	exp_refs refs = {0};
+	tr_badref *bad = NULL;
+	size_t nbad = 0;
 	unsigned char *removed = NULL;
 	int rc = tr_git_open(root, &g);
 	if (!rc)
-		rc = exp_refs_load(g, &refs);
+		rc = load_refs(g, &refs, &bad, &nbad);
 	if (!rc && !(removed = calloc(refs.n + 1, 1)))
 		rc = live__fail(LIVE_ENOMEM, "out of memory");
 	if (rc) {
@@ -363,9 +430,11 @@ int cmd_exp_remove(int argc, char **argv)
 	/* Every name is checked before any ref goes. */
 	for (int i = 1; i < argc && !rc; i++)
 		if (argv[i][0] != '-')
-			rc = mark_by_name(g, &refs, argv[i], removed);
+			rc = mark_by_name(g, &refs, bad, nbad, argv[i], removed);
 	for (size_t i = 0; !rc && all && i < refs.n; i++)
 		removed[i] = 1;
+	for (size_t i = 0; !rc && all && i < nbad; i++)
+		fprintf(stderr, "WARNING: %s: not an experiment, left alone\n", bad[i].msg);
 	if (rc)
 		goto out;
 	live__buf names = {0};
@@ -389,6 +458,7 @@ int cmd_exp_remove(int argc, char **argv)
 		cli_error("%s", live_errmsg());
 out:
 	free(removed);
+	tr_badrefs_free(bad, nbad);
 	exp_refs_free(&refs);
 	tr_git_free(g);
 	if (lockfd >= 0)

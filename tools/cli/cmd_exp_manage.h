@@ -27,6 +27,8 @@ typedef struct exp_refs {
 
 /* Every experiment ref (none under refs/exps/exec/, not refs/exps/stash). */
 int exp_refs_load(tr_git *g, exp_refs *out);
+/* The experiment refs a git remote has (cmd_exp_sync.c), for `live exp list <remote>`. */
+int exp_refs_load_remote(tr_git *g, const char *git_remote, exp_refs *out);
 void exp_refs_free(exp_refs *r);
 
 /*

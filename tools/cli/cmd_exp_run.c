@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,7 @@ typedef struct exp {
 	char divergence[2048]; /* the warning lines, once a metric diverged */
 	long long best_step;   /* the best step of the first diverging metric, or -1 */
 	int stop_on_divergence;
+	int summary_warned;    /* a bad summary value was reported (once a run) */
 	/* The dvc.lock bytes of the checkpoint being committed: the work tree gets them only after. */
 	const char *lock_data;
 	size_t lock_len;
@@ -364,18 +366,71 @@ static int commit_checkpoint(exp *e, int only_if_changed, const tr_capture *cap,
 	return rc;
 }
 
-/* What the captured summary says: its step, and any "divergence" entries. */
+/*
+ * What the captured summary says: its step, and any "divergence" entries.
+ * They only feed the report at the end of the run (the divergence lines and
+ * which checkpoint to apply), so a value that is not what liblive writes is
+ * left out, with one warning a run, never an error: the checkpoint is already
+ * committed, summary and all. A step is a whole number from 0 to 2^62 (live.h's
+ * largest step); a double outside that (nan, inf, 1e300, -1, 2.5) is never
+ * converted to an integer.
+ */
+#define SUMMARY_STEP_MAX 4611686018427387904.0 /* 2^62 */
+
+LIVE__PRINTF(2, 3)
+static void summary_warn(exp *e, const char *f, ...)
+{
+	if (e->summary_warned)
+		return;
+	e->summary_warned = 1;
+	va_list ap;
+	va_start(ap, f);
+	fprintf(stderr, "WARNING: %s: ", e->cap.summary_rel ? e->cap.summary_rel : "the live summary");
+	vfprintf(stderr, f, ap);
+	fprintf(stderr, " (left out of the divergence report)\n");
+	va_end(ap);
+}
+
+/* `v` as a step into *out, or -1 with a warning naming `what`. */
+static int summary_step(exp *e, const cJSON *v, const char *what, long long *out)
+{
+	char shown[LIVE__NUM_MAX] = "not a number";
+	double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+	if (cJSON_IsNumber(v) && d >= 0 && d <= SUMMARY_STEP_MAX && d == (double)(long long)d) {
+		*out = (long long)d;
+		return 0;
+	}
+	if (cJSON_IsNumber(v))
+		live__fmt_double(shown, d);
+	summary_warn(e, "%s is %s: expected a whole number from 0 to 2^62", what, v ? shown : "missing");
+	return -1;
+}
+
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 static void read_summary(exp *e, const char *sha)
 {
 	if (!e->cap.summary)
 		return;
 	cJSON *root = cJSON_ParseWithLength((const char *)e->cap.summary, e->cap.summary_len);
+	if (!cJSON_IsObject(root)) {
+		summary_warn(e, "not a JSON object");
+		cJSON_Delete(root);
+		return;
+	}
 	const cJSON *step = cJSON_GetObjectItemCaseSensitive(root, "step");
-	if (cJSON_IsNumber(step)) {
+	long long k;
+	if (step && !summary_step(e, step, "'step'", &k)) {
 		struct ckstep *v = realloc(e->steps, (e->nsteps + 1) * sizeof(*v));
 		if (v) {
 			e->steps = v;
-			v[e->nsteps].step = (long long)step->valuedouble;
+			v[e->nsteps].step = k;
 			snprintf(v[e->nsteps].sha, 41, "%s", sha);
 			e->nsteps++;
 		}
@@ -383,16 +438,29 @@ static void read_summary(exp *e, const char *sha)
 	const cJSON *div = cJSON_GetObjectItemCaseSensitive(root, "divergence");
 	size_t n = 0;
 	e->divergence[0] = 0;
+	if (div && !cJSON_IsObject(div)) {
+		summary_warn(e, "'divergence' is not a mapping of metric names");
+		div = NULL;
+	}
 	for (const cJSON *m = div ? div->child : NULL; m; m = m->next) {
 		const cJSON *since = cJSON_GetObjectItemCaseSensitive(m, "since");
 		const cJSON *best = cJSON_GetObjectItemCaseSensitive(m, "best_step");
-		if (!cJSON_IsNumber(since) || !cJSON_IsNumber(best) || n >= sizeof(e->divergence) - 1)
+		char what[2][96];
+		long long since_k, best_k;
+		if (has_control(m->string)) {
+			summary_warn(e, "'divergence' names a metric with control characters");
+			continue;
+		}
+		snprintf(what[0], sizeof(what[0]), "'since' of '%.60s' in 'divergence'", m->string);
+		snprintf(what[1], sizeof(what[1]), "'best_step' of '%.60s' in 'divergence'", m->string);
+		if (summary_step(e, since, what[0], &since_k) || summary_step(e, best, what[1], &best_k) ||
+		    n >= sizeof(e->divergence) - 1)
 			continue;
 		n += (size_t)snprintf(e->divergence + n, sizeof(e->divergence) - n,
-				      "'%s' is diverging since step %lld (best at step %lld)\n", m->string,
-				      (long long)since->valuedouble, (long long)best->valuedouble);
+				      "'%s' is diverging since step %lld (best at step %lld)\n", m->string, since_k,
+				      best_k);
 		if (e->best_step < 0)
-			e->best_step = (long long)best->valuedouble;
+			e->best_step = best_k;
 	}
 	cJSON_Delete(root);
 }
@@ -741,7 +809,7 @@ static int run_plain_stage(exp *e, const tr_stage *s)
 		return cli_error("failed to reproduce '%s': failed to run: %s, exited with %d", s->name, s->cmd,
 				 res.exit_code);
 	if (save_stage(e, s, 1))
-		return cli_error_live("stage '%s'", s->name);
+		return cli_error("%s", live_errmsg()); /* it names the stage, or dvc.lock */
 	return 0;
 }
 
@@ -797,7 +865,9 @@ static int run_checkpoint_stage(exp *e, int resume, int *interrupted)
 	if (res.exit_code != 0)
 		return 0;
 	char sha[41];
-	if (save_stage(e, s, 1) || commit_checkpoint(e, 1, NULL, sha))
+	if (save_stage(e, s, 1))
+		return cli_error("%s", live_errmsg()); /* it names the stage, or dvc.lock */
+	if (commit_checkpoint(e, 1, NULL, sha))
 		return cli_error_live("stage '%s'", s->name);
 	if (sha[0])
 		printf("Checkpoint experiment iteration '%.7s'.\n", sha);

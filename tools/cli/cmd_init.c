@@ -45,10 +45,14 @@ int cmd_init(int argc, char **argv)
 		return cli_error("cannot read the current directory");
 	if (!no_scm) {
 		tr_git *g;
-		if (tr_git_open(".", &g) != 0)
+		if (tr_git_open(".", &g) != 0) {
+			/* not a repository: DVC's words; anything else (another user's, unreadable): why */
+			if (!strstr(live_errmsg(), "not a git repository"))
+				return cli_error("failed to initiate DVC - %s", live_errmsg());
 			return cli_error("failed to initiate DVC - '%s' is not tracked by any supported SCM tool "
 					 "(e.g. Git). Run `git init` first, or use `--no-scm` to work without git",
 					 cwd);
+		}
 		int at_root = !strcmp(tr_git_root(g), cwd);
 		tr_git_free(g);
 		if (!at_root)

@@ -59,15 +59,21 @@ int xd__vec_push(vec *v, void *p);
 typedef struct ynode {
 	char kind;  /* 's' scalar, 'm' mapping, 'q' sequence */
 	char plain; /* a scalar typed by its text (YAML plain, JSON literal); else a string */
+	char aliased; /* a YAML alias occurs below: `expanded` may exceed the file's size */
 	const char *text;
 	struct ynode **kids; /* mapping: key, value, key, value...; sequence: items */
 	size_t n;
+	size_t expanded; /* nodes it stands for with its aliases expanded, itself included
+	                    (saturates at SIZE_MAX) */
 } ynode;
 
 /*
  * A file's node tree, in the arena. On a syntax error NULL with the reason in
  * `err`. xd__parse_yaml() also returns NULL for an empty document, so *ok
- * tells the two apart.
+ * tells the two apart. A YAML alias shares its anchor's node, so the tree is
+ * as small as the file; a file whose aliases expand to more than
+ * LIVE__YAML_EXPAND_MAX nodes (yaml_tree.h) is refused as an error naming the
+ * key, since every reader of these trees walks whole values.
  */
 const ynode *xd__parse_json(arena *a, const char *data, size_t len, char *err, size_t errsize);
 const ynode *xd__parse_yaml(arena *a, const char *data, size_t len, char *err, size_t errsize, int *ok);

@@ -2,7 +2,15 @@
  * The bytes of a metrics, params or dvc.yaml file into a node tree
  * (expdata_internal.h): JSON by hand, as Python's json.loads reads it; YAML
  * through libyaml's events. Typing the scalars is expvalues.c's business.
+ *
+ * A YAML alias shares its anchor's node, and each node counts the nodes it
+ * stands for with its aliases expanded as it is built. A YAML file with
+ * aliases that stands for more than LIVE__YAML_EXPAND_MAX nodes is refused
+ * with an error naming the key ("billion laughs"): the readers of these trees
+ * (flattening for params diff and exp show, dvc.yaml, plots) walk whole values.
+ * A file without aliases is as big as its bytes and is never refused.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,19 +18,27 @@
 #include <yaml.h>
 
 #include "expdata_internal.h"
+#include "yaml_tree.h"
 
 static ynode *new_node(arena *a, char kind)
 {
 	ynode *n = xd__arena_alloc(a, sizeof(*n));
 	if (n)
 		memset(n, 0, sizeof(*n));
-	if (n)
+	if (n) {
 		n->kind = kind;
+		n->expanded = 1;
+	}
 	return n;
 }
 
 static int finish_kids(arena *a, ynode *n, vec *kids)
 {
+	for (size_t i = 0; i < kids->n; i++) {
+		const ynode *k = kids->v[i];
+		n->expanded = n->expanded > SIZE_MAX - k->expanded ? SIZE_MAX : n->expanded + k->expanded;
+		n->aliased |= k->aliased;
+	}
 	n->n = kids->n;
 	n->kids = xd__arena_copy(a, kids->v, kids->n * sizeof(*kids->v));
 	free(kids->v);
@@ -312,12 +328,14 @@ static ynode *y_node(yparser *y, yaml_event_t *ev, int depth)
 				yaml_event_delete(&kid);
 				break;
 			}
+			int alias = kid.type == YAML_ALIAS_EVENT;
 			ynode *k = y_node(y, &kid, depth + 1);
 			yaml_event_delete(&kid);
 			if (!k || xd__vec_push(&kids, k)) {
 				free(kids.v);
 				return y_fail(y, "out of memory");
 			}
+			n->aliased |= alias;
 		}
 		if (finish_kids(y->a, n, &kids))
 			return y_fail(y, "out of memory");
@@ -331,6 +349,51 @@ static ynode *y_node(yparser *y, yaml_event_t *ev, int depth)
 			return y_fail(y, "out of memory");
 	}
 	return n;
+}
+
+/*
+ * Refuse a tree whose aliases make it stand for too many nodes, naming the
+ * dotted key of the deepest value that alone is too big (as
+ * live__yaml_check_expansion does for liblive's tree).
+ */
+static int check_expansion(yparser *y, const ynode *root)
+{
+	char key[512] = "", shown[LIVE__EXCERPT_MAX + 4];
+	size_t at = 0;
+	const ynode *n = root;
+
+	if (!root || !root->aliased || root->expanded <= LIVE__YAML_EXPAND_MAX)
+		return 0;
+	/* down the first value that is too big by itself, as long as there is one */
+	while (n->kind != 's') {
+		int is_map = n->kind == 'm', w;
+		size_t i = is_map;
+
+		while (i < n->n && n->kids[i]->expanded <= LIVE__YAML_EXPAND_MAX)
+			i += 1 + is_map;
+		if (i >= n->n)
+			break;
+		if (is_map)
+			w = snprintf(key + at, sizeof(key) - at, "%s%s", n != root ? "." : "",
+				     n->kids[i - 1]->kind == 's' ? n->kids[i - 1]->text : "?");
+		else
+			w = snprintf(key + at, sizeof(key) - at, "%s%zu", n != root ? "." : "", i);
+		n = n->kids[i];
+		if (w < 0 || (size_t)w >= sizeof(key) - at) {
+			at = strlen(key); /* cut: the excerpt ends in "..." anyway */
+			break;
+		}
+		at += (size_t)w;
+	}
+	if (n == root) {
+		snprintf(y->err, sizeof(y->err), "the document expands to more than %d values (YAML aliases)",
+			 LIVE__YAML_EXPAND_MAX);
+		return -1;
+	}
+	live__yaml_excerpt(shown, sizeof(shown), key, strlen(key));
+	snprintf(y->err, sizeof(y->err), "key '%s' expands to more than %d values (YAML aliases)", shown,
+		 LIVE__YAML_EXPAND_MAX);
+	return -1;
 }
 
 const ynode *xd__parse_yaml(arena *a, const char *data, size_t len, char *err, size_t errsize, int *ok)
@@ -368,6 +431,8 @@ const ynode *xd__parse_yaml(arena *a, const char *data, size_t len, char *err, s
 	}
 	yaml_parser_delete(&y.p);
 	free(y.anchors.v);
+	if (!failed && check_expansion(&y, root))
+		failed = 1;
 	*ok = !failed;
 	if (failed)
 		snprintf(err, errsize, "%s", y.err);

@@ -217,6 +217,26 @@ static int collect_baseline(xd_repo *r, xd_baseline *b, char **refs, char **tips
 	return rc;
 }
 
+/*
+ * The refs under refs/exps/ and the commits they lead to (tags peeled). An
+ * experiment ref that leads to no commit (a blob, a tree, a missing object)
+ * is no experiment: it is left out with a warning naming it.
+ */
+static int exp_refs_peeled(xd_repo *r, char ***refs, char ***tips, size_t *n)
+{
+	tr_badref *bad;
+	size_t nbad;
+	int rc = tr_git_ref_commits_ex(r->g, "refs/exps/", refs, tips, n, &bad, &nbad);
+	for (size_t i = 0; !rc && i < nbad; i++) {
+		char base[41];
+		if (exp_ref_baseline(bad[i].name, base))
+			fprintf(stderr, "WARNING: %s: not shown\n", bad[i].msg);
+	}
+	if (!rc)
+		tr_badrefs_free(bad, nbad);
+	return rc;
+}
+
 const xd_exp *xd_find(const xd_baseline *b, const char *sha)
 {
 	const xd_exp *e = b->index ? xd__map_get(b->index, sha) : NULL;
@@ -253,7 +273,7 @@ int xd_show(xd_repo *r, const xd_show_opts *o, xd_baseline **out, size_t *nout)
 		tr_strv_free(shas, n);
 	}
 	if (!rc)
-		rc = tr_git_refs_under(r->g, "refs/exps/", &refs, &tips, &nrefs);
+		rc = exp_refs_peeled(r, &refs, &tips, &nrefs);
 	if (!rc)
 		sort_refs(refs, tips, nrefs);
 	if (!rc && !o->sha_only)

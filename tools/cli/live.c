@@ -2,6 +2,7 @@
  * live: the command line of the DVC 2.x checkpoints tutorial, with `live` in
  * place of `dvc`. Each command is a file cmd_<name>.c.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +45,9 @@ int cli_find_root(char *root, size_t size, int need_dvc)
 		snprintf(probe, sizeof(probe), "%s/%s", root, need_dvc ? ".dvc" : ".git");
 		if (stat(probe, &st) == 0)
 			return 0;
+		/* A folder this user may not search hides what is there: say so, not "not a repository". */
+		if (errno != ENOENT && errno != ENOTDIR)
+			return cli_error("cannot look for %s: %s", probe, strerror(errno));
 		char *slash = strrchr(root, '/');
 		if (!slash || slash == root)
 			break;
@@ -66,6 +70,8 @@ static void usage(FILE *f)
 		   "  exp apply <exp>      restore a checkpoint into the workspace\n"
 		   "  exp branch <exp> <b> make a git branch from an experiment\n"
 		   "  exp gc, list, remove tidy up experiments\n"
+		   "  exp push/pull <git>  share experiments through a git remote and a cache remote\n"
+		   "  remote add/list      the cache remotes of .dvc/config\n"
 		   "  metrics show/diff    the metrics of revisions, and how they changed\n"
 		   "  params diff          how the params changed between revisions\n"
 		   "  plots show/diff      plots of the workspace or of revisions, as plots.html\n"
@@ -96,6 +102,8 @@ int main(int argc, char **argv)
 		{ "metrics", "show", cmd_metrics_show }, { "metrics", "diff", cmd_metrics_diff },
 		{ "params", "diff", cmd_params_diff }, { "plots", "show", cmd_plots_show },
 		{ "plots", "diff", cmd_plots_diff },
+		{ "exp", "push", cmd_exp_push },       { "exp", "pull", cmd_exp_pull },
+		{ "remote", "add", cmd_remote_add },   { "remote", "list", cmd_remote_list },
 	};
 	for (size_t i = 0; argc >= 3 && i < sizeof(cmds) / sizeof(*cmds); i++)
 		if (!strcmp(cmd, cmds[i].group) && !strcmp(argv[2], cmds[i].name))
