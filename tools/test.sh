@@ -52,7 +52,7 @@ step_end() {
 # The library's own tests: no fork-heavy or timing-bound ones (test_kill,
 # test_threads), no CLI end-to-end runs (git, subprocesses).
 valgrind_tests=(test_numfmt test_params test_formats test_names test_scenarios test_report
-	test_divergence test_checkpoint test_faults)
+	test_divergence test_checkpoint test_checkpoint_ranks test_faults)
 
 run_valgrind() {
 	if ! command -v valgrind >/dev/null 2>&1; then
@@ -76,11 +76,11 @@ run_valgrind() {
 }
 
 run_tsan() {
-	step_start "build-tsan/ (LIVE_TSAN=ON): test_threads, test_checkpoint"
+	step_start "build-tsan/ (LIVE_TSAN=ON): test_threads, test_checkpoint, test_checkpoint_ranks"
 	cmake -S . -B build-tsan -DLIVE_TSAN=ON
-	cmake --build build-tsan -j"$jobs" --target test_threads test_checkpoint
+	cmake --build build-tsan -j"$jobs" --target test_threads test_checkpoint test_checkpoint_ranks
 	TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1} \
-		ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R '^(test_threads|test_checkpoint)$' ||
+		ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R '^(test_threads|test_checkpoint|test_checkpoint_ranks)$' ||
 		failed+=("ctest in build-tsan/")
 	step_end "build-tsan/"
 }
