@@ -140,6 +140,38 @@ int ct_teardown(void **state)
 	return tu_leave_tmpdir(state);
 }
 
+pid_t ct_live_bg(const char *out_path, const char *err_path, ...)
+{
+	char *argv[64];
+	int n = 0;
+	argv[n++] = (char *)LIVE_BIN;
+	va_list ap;
+	va_start(ap, err_path);
+	for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
+		assert_true(n < 63);
+		argv[n++] = (char *)a;
+	}
+	va_end(ap);
+	argv[n] = NULL;
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int in = open("/dev/null", O_RDONLY);
+		if (o < 0 || e < 0 || in < 0)
+			_exit(126);
+		dup2(o, 1);
+		dup2(e, 2);
+		dup2(in, 0);
+		execv(LIVE_BIN, argv);
+		_exit(127);
+	}
+	ct_bg_pid = pid;
+	return pid;
+}
+
 /* ---- files -------------------------------------------------------------------- */
 
 char *slurp(const char *path, size_t *len)

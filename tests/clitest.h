@@ -45,6 +45,12 @@ int ct_setup(void **state);
 int ct_teardown(void **state);
 /* A background process of the current case (-1: none), SIGKILLed at teardown. */
 extern pid_t ct_bg_pid;
+/*
+ * `live <args>` (NULL-terminated) started in the background in the current
+ * directory, stdout and stderr into the two files, stdin /dev/null; its pid,
+ * also kept in ct_bg_pid (the caller sets it back to -1 once reaped).
+ */
+pid_t ct_live_bg(const char *out_path, const char *err_path, ...);
 
 /* ---- memory that lives until the case's teardown */
 void *keep(void *p);

@@ -895,22 +895,7 @@ static void second_concurrent_run_is_refused(void **state)
 	char *base = tiny_repo_with("epochs: 10\nlr: 0.001\nmodel_bytes: 1000\nstep_ms: 300\n", 1);
 	char *out_path = fmt("%s/bg.%d.out", ct_scratch_dir, (int)getpid());
 	char *err_path = fmt("%s/bg.%d.err", ct_scratch_dir, (int)getpid());
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int n = open("/dev/null", O_RDONLY);
-		if (o < 0 || e < 0 || n < 0)
-			_exit(126);
-		dup2(o, 1);
-		dup2(e, 2);
-		dup2(n, 0);
-		execl(LIVE_BIN, LIVE_BIN, "exp", "run", (char *)NULL);
-		_exit(127);
-	}
-	ct_bg_pid = pid;
+	pid_t pid = ct_live_bg(out_path, err_path, "exp", "run", (const char *)NULL);
 	/* Wait for its first checkpoint. */
 	int st = 1;
 	for (int i = 0; i < 1000 && st != 0; i++) {

@@ -42,6 +42,7 @@
 #include "clitest.h"
 #include "cnn.h"
 #include "idx.h"
+#include "mnistfix.h"
 #include "model_file.h"
 #include "testutil.h"
 
@@ -65,45 +66,6 @@
 #define WEIGHT_ATOL 1e-5
 
 /* ---- the data set, the repositories ---------------------------------------------- */
-
-/* A bright block whose place is the class, over noise (as tests/test_mnist_train.c). */
-static void make_set(mnist_set *s, int n, uint64_t seed)
-{
-	uint64_t rng = cnn_rng_seed(seed);
-	s->n = n;
-	s->rows = 28;
-	s->cols = 28;
-	s->images = malloc((size_t)n * 784);
-	s->labels = malloc((size_t)n);
-	assert_true(s->images && s->labels);
-	for (int i = 0; i < n; i++) {
-		int c = (int)cnn_rng_below(&rng, 10);
-		unsigned char *img = s->images + (size_t)i * 784;
-		s->labels[i] = (unsigned char)c;
-		for (int p = 0; p < 784; p++)
-			img[p] = (unsigned char)cnn_rng_below(&rng, 60);
-		for (int y = 4 + 12 * (c / 5); y < 12 + 12 * (c / 5); y++)
-			for (int x = 1 + 5 * (c % 5); x < 6 + 5 * (c % 5); x++)
-				img[y * 28 + x] = 255;
-	}
-}
-
-static void write_data(void)
-{
-	char err[512];
-	mnist_set train, test;
-	assert_int_equal(mkdir("data", 0777), 0);
-	assert_int_equal(mkdir("data/MNIST", 0777), 0);
-	make_set(&train, N_TRAIN, 1);
-	make_set(&test, N_TEST, 2);
-	if (idx_write_set(&train, "data/MNIST/" MNIST_TRAIN_IMAGES, "data/MNIST/" MNIST_TRAIN_LABELS, err,
-			  sizeof(err)) != 0 ||
-	    idx_write_set(&test, "data/MNIST/" MNIST_TEST_IMAGES, "data/MNIST/" MNIST_TEST_LABELS, err,
-			  sizeof(err)) != 0)
-		fail_msg("%s", err);
-	idx_free_set(&train);
-	idx_free_set(&test);
-}
 
 #define PARAMS(epochs) "seed: 473987\nlr: 0.05\nweight_decay: 0.0001\nbatch_size: 16\n" epochs "\n"
 
@@ -148,7 +110,7 @@ static char *enter_repo(const char *dir, int np, const char *params)
 	assert_int_equal(r.rc, 0);
 	assert_int_equal(symlink(MNIST_TRAIN_BIN, "train"), 0);
 	assert_int_equal(symlink(MNIST_TRAIN_MPI_BIN, "train_mpi"), 0);
-	write_data();
+	mnistfix_write_data(".", N_TRAIN, N_TEST);
 	tu_write_file("params.yaml", params);
 	tu_write_file(".gitignore", "/train\n/train_mpi\n/data\n");
 	tu_write_file("dvc.yaml", stage_yaml(train_cmd(np)));
@@ -307,28 +269,6 @@ static void two_ranks_make_the_checkpoints_of_one(void **state)
 
 /* ---- 2. Ctrl+C, 3. a dead runner ------------------------------------------------------- */
 
-/* `live exp run` in the background in the current repository, its output into files. */
-static pid_t start_run(const char *out_path, const char *err_path)
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int n = open("/dev/null", O_RDONLY);
-		if (o < 0 || e < 0 || n < 0)
-			_exit(126);
-		dup2(o, 1);
-		dup2(e, 2);
-		dup2(n, 0);
-		execl(LIVE_BIN, LIVE_BIN, "exp", "run", (char *)NULL);
-		_exit(127);
-	}
-	ct_bg_pid = pid;
-	return pid;
-}
-
 /* Wait (a hang guard, not a timing check) until the workspace holds `n` epochs of loss rows. */
 static void wait_for_epochs(pid_t pid, int n)
 {
@@ -421,7 +361,7 @@ static void ctrl_c_stops_every_rank(void **state)
 	char *base = enter_repo("np2", 2, PARAMS("epochs: 0"));
 	char *dir = get_current_dir_name();
 	keep(dir);
-	pid_t pid = start_run("../out.txt", "../err.txt");
+	pid_t pid = ct_live_bg("../out.txt", "../err.txt", "exp", "run", (const char *)NULL);
 	wait_for_epochs(pid, 2);
 	assert_int_equal(kill(pid, SIGINT), 0);
 	int rc = wait_exit_code(pid);
@@ -439,7 +379,7 @@ static void dead_runner_leaves_no_rank_behind(void **state)
 	char *base = enter_repo("np2", 2, PARAMS("epochs: 0"));
 	char *dir = get_current_dir_name();
 	keep(dir);
-	pid_t pid = start_run("../out.txt", "../err.txt");
+	pid_t pid = ct_live_bg("../out.txt", "../err.txt", "exp", "run", (const char *)NULL);
 	wait_for_epochs(pid, 2);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(wait_exit_code(pid), 128 + SIGKILL);

@@ -24,6 +24,7 @@
 
 #include "cnn.h"
 #include "idx.h"
+#include "mnistfix.h"
 #include "model_file.h"
 #include "testutil.h"
 
@@ -35,51 +36,6 @@
 #define N_TEST 50
 
 /* ---- fixtures ------------------------------------------------------------------ */
-
-/* A bright block whose place is the class, over noise: learnable in an epoch or two. */
-static void make_set(mnist_set *s, int n, uint64_t seed)
-{
-	uint64_t rng = cnn_rng_seed(seed);
-	s->n = n;
-	s->rows = 28;
-	s->cols = 28;
-	s->images = malloc((size_t)n * 784);
-	s->labels = malloc((size_t)n);
-	assert_true(s->images && s->labels);
-	for (int i = 0; i < n; i++) {
-		int c = (int)cnn_rng_below(&rng, 10);
-		unsigned char *img = s->images + (size_t)i * 784;
-		s->labels[i] = (unsigned char)c;
-		for (int p = 0; p < 784; p++)
-			img[p] = (unsigned char)cnn_rng_below(&rng, 60);
-		for (int y = 4 + 12 * (c / 5); y < 12 + 12 * (c / 5); y++)
-			for (int x = 1 + 5 * (c % 5); x < 6 + 5 * (c % 5); x++)
-				img[y * 28 + x] = 255;
-	}
-}
-
-static void write_data(const char *dir)
-{
-	char a[512], b[512], err[512];
-	mnist_set train, test;
-
-	snprintf(a, sizeof(a), "%s/data", dir);
-	mkdir(a, 0777);
-	snprintf(a, sizeof(a), "%s/data/MNIST", dir);
-	assert_int_equal(mkdir(a, 0777), 0);
-	make_set(&train, N_TRAIN, 1);
-	make_set(&test, N_TEST, 2);
-	snprintf(a, sizeof(a), "%s/data/MNIST/%s", dir, MNIST_TRAIN_IMAGES);
-	snprintf(b, sizeof(b), "%s/data/MNIST/%s", dir, MNIST_TRAIN_LABELS);
-	if (idx_write_set(&train, a, b, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	snprintf(a, sizeof(a), "%s/data/MNIST/%s", dir, MNIST_TEST_IMAGES);
-	snprintf(b, sizeof(b), "%s/data/MNIST/%s", dir, MNIST_TEST_LABELS);
-	if (idx_write_set(&test, a, b, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	idx_free_set(&train);
-	idx_free_set(&test);
-}
 
 static void write_params(const char *dir, const char *epochs_line)
 {
@@ -94,7 +50,7 @@ static void write_params(const char *dir, const char *epochs_line)
 static int setup(void **state)
 {
 	tu_enter_tmpdir(state);
-	write_data(".");
+	mnistfix_write_data(".", N_TRAIN, N_TEST);
 	write_params(".", "epochs: 2");
 	return 0;
 }
@@ -318,7 +274,7 @@ static void test_resume_continues_from_model_pt(void **state)
 
 	/* 2 + 2 epochs == 4 epochs, to the bit */
 	assert_int_equal(mkdir("straight", 0777), 0);
-	write_data("straight");
+	mnistfix_write_data("straight", N_TRAIN, N_TEST);
 	write_params("straight", "epochs: 4");
 	assert_exit("straight", run_in("straight"), 0);
 	read_history(".", "loss", steps, 16, values, sizeof(values));
@@ -342,8 +298,8 @@ static void test_same_seed_gives_identical_runs(void **state)
 
 	assert_int_equal(mkdir("a", 0777), 0);
 	assert_int_equal(mkdir("b", 0777), 0);
-	write_data("a");
-	write_data("b");
+	mnistfix_write_data("a", N_TRAIN, N_TEST);
+	mnistfix_write_data("b", N_TRAIN, N_TEST);
 	write_params("a", "epochs: 3");
 	write_params("b", "epochs: 3");
 	pid_t pa = spawn("a"), pb = spawn("b"); /* at the same time: nothing shared */
@@ -494,7 +450,7 @@ static void test_bad_data_is_one_line_and_exit_1(void **state)
 	/* images of another size */
 	char err[256];
 	mnist_set s = {0};
-	make_set(&s, 20, 4);
+	mnistfix_make_set(&s, 20, 4);
 	s.rows = 14;
 	s.cols = 56;
 	const char *dir = "data/MNIST/";

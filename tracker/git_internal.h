@@ -22,6 +22,9 @@ struct tr_git {
  */
 void tr__git_shown(const char *name, char *out, size_t size);
 
+/* Append a copy of `s` to the string array *v of *n (capacity *cap, grown as needed) (git_query.c). */
+int tr__strv_push(char ***v, size_t *n, size_t *cap, const char *s);
+
 /* Why `ref` leads to no commit (git_log.c): b->name and b->msg malloc'd, b->kind. */
 int tr__git_badref_describe(tr_git *g, git_reference *ref, tr_badref *b);
 

@@ -68,22 +68,6 @@ int tr_git_read_blob_id(tr_git *g, const char *blob, live__buf *out)
 	return rc;
 }
 
-static int push(char ***v, size_t *n, size_t *cap, const char *s)
-{
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		char **p = realloc(*v, ncap * sizeof(*p));
-		if (!p)
-			return live__fail(LIVE_ENOMEM, "out of memory");
-		*v = p;
-		*cap = ncap;
-	}
-	if (!((*v)[*n] = strdup(s)))
-		return live__fail(LIVE_ENOMEM, "out of memory");
-	(*n)++;
-	return 0;
-}
-
 int tr__git_badref_describe(tr_git *g, git_reference *ref, tr_badref *b)
 {
 	git_reference *resolved = NULL;
@@ -183,9 +167,9 @@ int tr_git_ref_commits_ex(tr_git *g, const char *prefix, char ***names, char ***
 		if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
 			char hex[41];
 			git_oid_tostr(hex, sizeof(hex), git_object_id(obj));
-			rc = push(names, n, &cap, git_reference_name(ref));
+			rc = tr__strv_push(names, n, &cap, git_reference_name(ref));
 			if (!rc)
-				rc = push(shas, &n2, &cap2, hex);
+				rc = tr__strv_push(shas, &n2, &cap2, hex);
 			git_object_free(obj);
 		} else if (bad) {
 			rc = push_bad(g, ref, bad, nbad, &cap3);

@@ -31,7 +31,7 @@ void tr_strv_free(char **v, size_t n)
 	free(v);
 }
 
-static int push(char ***v, size_t *n, size_t *cap, const char *s)
+int tr__strv_push(char ***v, size_t *n, size_t *cap, const char *s)
 {
 	if (*n == *cap) {
 		*cap = *cap ? *cap * 2 : 8;
@@ -79,7 +79,8 @@ int tr_git_changed_paths(tr_git *g, const char *commit, char ***paths, size_t *n
 			    git_oid_equal(&now, &d->old_file.id))
 				continue;
 		}
-		rc = push(paths, n, &cap, d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path);
+		const char *path = d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
+		rc = tr__strv_push(paths, n, &cap, path);
 	}
 	git_diff_free(diff);
 	git_tree_free(tree);
@@ -110,9 +111,9 @@ int tr_git_refs_under(tr_git *g, const char *prefix, char ***names, char ***shas
 		if (git_reference_resolve(&resolved, ref) == 0) {
 			char hex[41];
 			git_oid_tostr(hex, sizeof(hex), git_reference_target(resolved));
-			rc = push(names, n, &cap, git_reference_name(ref));
+			rc = tr__strv_push(names, n, &cap, git_reference_name(ref));
 			if (!rc)
-				rc = push(shas, &n2, &cap2, hex);
+				rc = tr__strv_push(shas, &n2, &cap2, hex);
 			git_reference_free(resolved);
 		}
 		git_reference_free(ref);

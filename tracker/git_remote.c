@@ -223,22 +223,6 @@ static void callbacks_init(tr_git_remote *r, git_remote_callbacks *cb)
 
 /* ---- listing and fetching ---------------------------------------------------- */
 
-static int strv_push(char ***v, size_t *n, size_t *cap, const char *s)
-{
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		char **p = realloc(*v, ncap * sizeof(*p));
-		if (!p)
-			return live__fail(LIVE_ENOMEM, "out of memory");
-		*v = p;
-		*cap = ncap;
-	}
-	if (!((*v)[*n] = strdup(s)))
-		return live__fail(LIVE_ENOMEM, "out of memory");
-	(*n)++;
-	return 0;
-}
-
 int tr_git_remote_refs(tr_git_remote *r, int for_push, const char *prefix, char ***names, char ***shas,
 		       size_t *n)
 {
@@ -263,8 +247,8 @@ int tr_git_remote_refs(tr_git_remote *r, int for_push, const char *prefix, char 
 			continue;
 		char hex[41];
 		git_oid_tostr(hex, sizeof(hex), &heads[i]->oid);
-		rc = strv_push(names, n, &cap_a, name);
-		if (!rc && (rc = strv_push(shas, &nb, &cap_b, hex)) != 0) {
+		rc = tr__strv_push(names, n, &cap_a, name);
+		if (!rc && (rc = tr__strv_push(shas, &nb, &cap_b, hex)) != 0) {
 			free((*names)[--*n]);
 		}
 	}
@@ -409,7 +393,7 @@ int tr_git_commits_between(tr_git *g, const char *tip, const char *hide, char **
 	while (!rc && (gerr = git_revwalk_next(&id, walk)) == 0) {
 		char hex[41];
 		git_oid_tostr(hex, sizeof(hex), &id);
-		rc = strv_push(shas, n, &cap, hex);
+		rc = tr__strv_push(shas, n, &cap, hex);
 	}
 	if (!rc && gerr != GIT_ITEROVER)
 		rc = fail_git("revwalk");
