@@ -583,6 +583,22 @@ static void a_corrupt_local_object_is_not_pushed(void **state)
 	assert_string_equal(sh("git -C ../remote.git for-each-ref refs/exps | wc -l"), "0");
 	assert_false(tu_exists(fmt("../storage/%.2s/%s", md5, md5 + 2)));
 	assert_string_equal(sh("find ../storage -name '.*tmp*' | wc -l"), "0");
+
+	/* The objects a pull checked are in b's stat cache, so that b's pushes copy them unread;
+	 * a write to one gives it a new mtime: the push hashes it again and refuses it. */
+	sh("f='%s'; truncate -s -1 \"$f\" && chmod a-w \"$f\"", cache_path(md5)); /* repaired */
+	LIVE_OK("exp", "push", "origin");
+	in("b");
+	LIVE_OK("exp", "pull", "origin");
+	assert_string_equal(sh("grep -c ' %s$' .dvc/tmp/live-md5s", cache_path(md5)), "1");
+	sh("f='%s'; chmod u+w \"$f\" && printf 'x' >> \"$f\"", cache_path(md5));
+	LIVE_OK("remote", "add", "other", "../other");
+	r = LIVE("exp", "push", "-r", "other", "origin");
+	assert_int_equal(r.rc, 1);
+	assert_contains(r.err, fmt("ERROR: cache object %s for model.pt (checkpoint %.7s of %s) is corrupt (its bytes "
+	                           "hash to ",
+	                           md5, c2, exp));
+	assert_false(tu_exists(fmt("../other/%.2s/%s", md5, md5 + 2)));
 }
 
 /* ---- errors: remotes that cannot be reached or used ---------------------------------- */

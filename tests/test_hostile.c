@@ -1163,6 +1163,66 @@ static void out_file_link_is_replaced_not_followed(void **state)
 	guard_check();
 }
 
+/*
+ * exp run removes a checkpoint out dvc.lock does not record (and every one
+ * with --reset) before training: never through a link among the folders
+ * leading to it (refused, nothing removed); a link at the out itself is
+ * removed, its target untouched.
+ */
+static void out_removal_does_not_follow_links(void **state)
+{
+	(void)state;
+	git_repo();
+	sh("cp '%s' train", TINY_TRAINER);
+	tu_write_file("params.yaml", PARAMS_3);
+	expect_ok(LIVE("stage", "add", "-n", "train", "-d", "train", "-c", "sub/model.pt", "--live", "dvclive",
+		       "./train"));
+	commit_all("baseline");
+	sh("mkdir ../outside/x && echo precious > ../outside/x/model.pt && ln -s ../outside/x sub");
+	guard_begin();
+	/* refused before anything runs or is removed (cmd_exp_run.c check_out_folders; the
+	 * removal itself refuses too, should a link appear after that check) */
+	EXPECT_ERROR(LIVE("exp", "run"),
+		     "sub/model.pt: sub is a symbolic link; not writing through it (make it a folder)");
+	guard_check();
+	EXPECT_ERROR_LINE(LIVE("exp", "run", "--reset"), 1,
+			  "sub/model.pt: sub is a symbolic link; not writing through it (make it a folder)");
+	guard_check();
+	assert_string_equal(must_read("../outside/x/model.pt"), "precious\n");
+	struct stat st;
+	assert_int_equal(lstat("sub", &st), 0);
+	assert_true(S_ISLNK(st.st_mode)); /* the user's layout, left as it is */
+
+	/* a link at the out itself (sub a folder now): removed as a link, its target untouched */
+	sh("rm sub && mkdir sub && ln -s ../../outside/x/model.pt sub/model.pt");
+	guard_begin();
+	expect_ok(LIVE("exp", "run", "--reset")); /* the tiny trainer writes ./model.pt, not sub/ */
+	guard_check();
+	assert_string_equal(must_read("../outside/x/model.pt"), "precious\n");
+	assert_int_equal(lstat("sub/model.pt", &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* After a run, the folder of the live outs becomes a link out: the resume writes nothing through it. */
+static void resume_does_not_write_through_a_linked_out_folder(void **state)
+{
+	(void)state;
+	git_repo();
+	sh("cp '%s' train", TINY_TRAINER);
+	tu_write_file("params.yaml", PARAMS_3);
+	expect_ok(LIVE("stage", "add", "-n", "train", "-d", "train", "-c", "model.pt", "--live", "logs/dvclive",
+		       "./train"));
+	commit_all("baseline");
+	run_ok();
+	sh("mv logs ../outside/logs && ln -s ../outside/logs logs");
+	char *before = must_read("../outside/logs/dvclive.json");
+	guard_begin();
+	EXPECT_ERROR(LIVE("exp", "run"),
+		     "logs/dvclive: logs is a symbolic link; not writing through it (make it a folder)");
+	guard_check();
+	assert_string_equal(must_read("../outside/logs/dvclive.json"), before);
+}
+
 static void gitignore_link_is_not_written_through(void **state)
 {
 	(void)state;
@@ -1992,6 +2052,8 @@ int main(int argc, char **argv)
 		T(exp_run_refuses_wdir_outside),
 		T(exp_apply_does_not_follow_live_dir_link),
 		T(out_file_link_is_replaced_not_followed),
+		T(out_removal_does_not_follow_links),
+		T(resume_does_not_write_through_a_linked_out_folder),
 		T(gitignore_link_is_not_written_through),
 		/* revisions that look like options */
 		T(option_like_revisions_apply_branch_remove),

@@ -269,6 +269,411 @@ static void file_md5_detection_reads_512_bytes(void **state)
 	file_golden("late.txt", buf, sizeof(buf), "30c8981f671745e99f7e4a9e799819be");
 }
 
+/* ---- DVC's file rule, streaming (tr_md5_dvc_*) ------------------------------------- */
+
+/* The streaming md5 of data[0..n) fed in pieces of `step` bytes (0: sizes from a fixed pseudo-random
+ * sequence, empty pieces included); the pieces must come back unchanged. */
+static void stream_md5(const unsigned char *data, size_t n, size_t step, char hex[33])
+{
+	unsigned char *copy = malloc(n ? n : 1);
+	assert_non_null(copy);
+	memcpy(copy, data, n);
+	tr_md5_dvc h;
+	tr_md5_dvc_init(&h);
+	uint32_t seed = 12345;
+	for (size_t off = 0; off < n;) {
+		size_t k = step;
+		if (!step) {
+			seed = seed * 1103515245u + 12345u;
+			k = (seed >> 8) % 3 == 0 ? (seed >> 12) % 9 : (seed >> 12) % 70001;
+		}
+		if (k > n - off)
+			k = n - off;
+		tr_md5_dvc_update(&h, copy + off, k);
+		off += k;
+	}
+	long long size = -1;
+	tr_md5_dvc_final(&h, hex, &size);
+	assert_int_equal(size, (long long)n);
+	assert_memory_equal(copy, data, n);
+	free(copy);
+}
+
+/* Fed in any pieces, the streaming md5 is tr_md5_fd's (and `want` when given). */
+static void stream_agrees(const char *path, const unsigned char *data, size_t n, const char *want)
+{
+	static const size_t steps[] = {1,    2,    13,    511,     512,     513,     4095,   65536,
+	                               1048575, 1048576, 1048577, 3u << 20, 0};
+	write_bytes(path, data, n);
+	char fd_hex[33];
+	long long size = -1;
+	md5_path(path, fd_hex, &size);
+	assert_int_equal(size, (long long)n);
+	if (want)
+		assert_string_equal(fd_hex, want);
+	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+		if (steps[s] == 1 && n > (1u << 21))
+			continue; /* a byte at a time is covered by the smaller inputs */
+		char hex[33];
+		stream_md5(data, n, steps[s], hex);
+		if (strcmp(hex, fd_hex))
+			fail_msg("%s fed %zu bytes at a time: %s, tr_md5_fd: %s", path, steps[s], hex, fd_hex);
+	}
+}
+
+static void md5_stream_equals_md5_fd(void **state)
+{
+	(void)state;
+	unsigned char small[604];
+	size_t n = bin_fixture(small);
+	stream_agrees("bin.dat", small, n, "e246bbfdb2beb366fcccb9d0a83d0e69");
+	stream_agrees("lf.txt", (const unsigned char *)LF, strlen(LF), "d113c5a6b15a9d9ea3ce3eb0e91f5b66");
+	stream_agrees("crlf.tsv", (const unsigned char *)CRLF, strlen(CRLF), "82a402ec756c7ee9f666e9c0ea648682");
+	stream_agrees("empty.txt", (const unsigned char *)"", 0, "d41d8cd98f00b204e9800998ecf8427e");
+	stream_agrees("cr.txt", (const unsigned char *)"\r", 1, NULL);
+	stream_agrees("crcr.txt", (const unsigned char *)"a\r\r\n\r\r\r\nb\r", 11, NULL);
+	high_fixture(small, 31);
+	stream_agrees("high.bin", small, 100, "16f6d64a9f61b55e7be19565df4e59cc");
+	high_fixture(small, 30);
+	stream_agrees("edge30.txt", small, 100, "e648c1911267ec08c7564c664157bbe6");
+	for (int i = 0; i < 200; i++)
+		memcpy(small + 3 * i, "x\r\n", 3);
+	memcpy(small + 600, "\x00\xff\r\n", 4);
+	stream_agrees("late.txt", small, sizeof(small), "30c8981f671745e99f7e4a9e799819be");
+	/* around the text test's 512 bytes: a "\r\n" across byte 512, and a NUL at 511 / 512 */
+	for (size_t len = 510; len <= 514; len++) {
+		for (size_t i = 0; i < len; i++)
+			small[i] = (unsigned char)"ab\r\n"[i % 4];
+		small[510] = '\r';
+		small[511] = '\n';
+		stream_agrees("around512.txt", small, len, NULL);
+		small[len - 1] = 0;
+		stream_agrees("around512.bin", small, len, NULL);
+	}
+
+	/* > 1 MiB: CRLF text with a "\r\n" across each 1 MiB boundary (kept: 073690f2... pinned above),
+	 * a lone '\r' ending a chunk, "\r\r\n" runs; and binary bytes */
+	size_t big = (5u << 20) / 2 + 7;
+	unsigned char *buf = malloc(big);
+	assert_non_null(buf);
+	static const char pat[] = "line of text\r\n";
+	for (size_t i = 0; i < 1048576 + 4096; i++)
+		buf[i] = (unsigned char)pat[i % 14];
+	buf[1048575] = '\r';
+	buf[1048576] = '\n';
+	stream_agrees("split.txt", buf, 1048576 + 4096, "073690f28c8eada9d733b0e8207a0c3e");
+	for (size_t i = 0; i < big; i++)
+		buf[i] = (unsigned char)"a\r\r\nbc\r\n\r"[i % 9];
+	buf[2097151] = '\r';
+	buf[2097152] = 'x';
+	stream_agrees("big.txt", buf, big, NULL);
+	uint32_t x = 7;
+	for (size_t i = 0; i < big; i++) {
+		x = x * 1664525u + 1013904223u;
+		buf[i] = (unsigned char)(x >> 24);
+	}
+	stream_agrees("big.bin", buf, big, NULL);
+	stream_agrees("mib.bin", buf, 1048576, NULL);
+	free(buf);
+}
+
+/* ---- cache remotes and the stat cache (remote.c, state.c) ------------------------------ */
+
+static void identity_of(const char *path, tr_filestat *fs)
+{
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	fs->dev = (unsigned long long)sb.st_dev;
+	fs->ino = (unsigned long long)sb.st_ino;
+	fs->mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+	fs->size = (long long)sb.st_size;
+}
+
+/* "<dir>/<md5[0:2]>/<md5[2:]>" (one of four rotating buffers). */
+static const char *fmt_obj(const char *dir, const char *md5)
+{
+	static char bufs[4][256];
+	static int next;
+	char *b = bufs[next++ % 4];
+	snprintf(b, sizeof(bufs[0]), "%s/%.2s/%s", dir, md5, md5 + 2);
+	return b;
+}
+
+/* Dot files in `dir`: temp files left behind. */
+static int dot_files_in(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	for (struct dirent *de; (de = readdir(d)) != NULL;)
+		n += de->d_name[0] == '.' && strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+/* 600 kB (three copy chunks) of binary bytes, seeded; their md5 in md5, the object put in `dir`. */
+static unsigned char *put_object(const char *dir, uint32_t seed, size_t n, char md5[33])
+{
+	unsigned char *p = malloc(n);
+	assert_non_null(p);
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		p[i] = (unsigned char)(seed >> 24);
+	}
+	write_bytes("obj.tmp", p, n);
+	md5_path("obj.tmp", md5, NULL);
+	char sub[128], path[256];
+	snprintf(sub, sizeof(sub), "%s/%.2s", dir, md5);
+	snprintf(path, sizeof(path), "%s/%s", sub, md5 + 2);
+	mkdir(".dvc", 0755); /* a repository: the cache's parent is there */
+	mkdir(dir, 0755);
+	mkdir(sub, 0755);
+	assert_int_equal(rename("obj.tmp", path), 0);
+	return p;
+}
+
+static int mode_of(const char *path)
+{
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	return (int)(sb.st_mode & 07777);
+}
+
+/*
+ * A pulled object is hashed as it is copied, lands 0444 with an mtime
+ * TR_RACY_NS before the pull began, and the stat cache may vouch for it at
+ * once; pushing it then copies it unread (shown by bytes changed under a
+ * forged identical stat, as state_unchanged_file_is_not_reread shows it); a
+ * real write gives it a new mtime, and the push hashes it and refuses it.
+ */
+static void remote_pull_then_push_trusts_only_an_unchanged_object(void **state)
+{
+	(void)state;
+	size_t n = 600000;
+	char md5[33], key[64], obj[128];
+	unsigned char *bytes = put_object("rem", 1, n, md5);
+	snprintf(key, sizeof(key), ".dvc/cache/%.2s/%s", md5, md5 + 2);
+	snprintf(obj, sizeof(obj), "./%s", key);
+	tr_remote r = {.name = "storage", .url = "rem", .path = "rem"};
+	tr_remote r2 = {.name = "two", .url = "rem2", .path = "rem2"};
+	tr_remote r3 = {.name = "three", .url = "rem3", .path = "rem3"};
+	tr_state *st;
+	assert_int_equal(tr_state_open(".", &st), 0);
+
+	/* pull: copied, checked, dated back */
+	tr_remote_local loc = {0};
+	tr_remote_stats stats = {0};
+	struct timespec t0;
+	clock_gettime(CLOCK_REALTIME, &t0);
+	assert_int_equal(tr_remote_pull_object(".", &r, md5, "model.pt", &loc, &stats), 0);
+	assert_int_equal(stats.copied, 1);
+	assert_int_equal(stats.bytes, (long long)n);
+	assert_int_equal(mode_of(obj), 0444);
+	size_t len;
+	char *got = read_all(obj, &len);
+	assert_int_equal(len, n);
+	assert_memory_equal(got, bytes, n);
+	free(got);
+	assert_int_equal(loc.checked, 1);
+	tr_filestat id;
+	identity_of(obj, &id);
+	assert_memory_equal(&loc.fs, &id, sizeof(id));
+	assert_true(loc.since_ns >= (long long)t0.tv_sec * 1000000000LL + t0.tv_nsec);
+	assert_int_equal(id.mtime_ns, loc.since_ns - TR_RACY_NS);
+	char sub[64];
+	snprintf(sub, sizeof(sub), ".dvc/cache/%.2s", md5);
+	assert_int_equal(dot_files_in(sub), 0);
+
+	/* remembered at once; vouched only for this md5 and this identity */
+	assert_int_equal(tr_state_vouches(st, key, &id, md5), 0);
+	assert_int_equal(tr_state_remember(st, key, &loc.fs, md5, loc.since_ns), 0);
+	assert_int_equal(tr_state_vouches(st, key, &id, md5), 1);
+	assert_int_equal(tr_state_vouches(st, key, &id, "0123456789abcdef0123456789abcdef"), 0);
+	tr_filestat other = id;
+	other.mtime_ns++;
+	assert_int_equal(tr_state_vouches(st, key, &other, md5), 0);
+
+	/* a second pull: already here */
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(tr_remote_pull_object(".", &r, md5, "model.pt", &loc, &stats), 0);
+	assert_int_equal(stats.present, 1);
+	assert_int_equal(stats.copied, 0);
+
+	/* bytes changed under the same identity: a vouched push copies them unread */
+	assert_int_equal(chmod(obj, 0644), 0);
+	overwrite_bytes(obj, "XX", 2);
+	set_mtime(obj, (time_t)(id.mtime_ns / 1000000000LL), (long)(id.mtime_ns % 1000000000LL));
+	tr_filestat same;
+	identity_of(obj, &same);
+	assert_memory_equal(&same, &id, sizeof(id));
+	tr_remote_local push = {.vouched = tr_state_vouches(st, key, &same, md5), .fs = same};
+	assert_int_equal(push.vouched, 1);
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(tr_remote_push_object(".", &r2, md5, "model.pt", &push, &stats), 0);
+	assert_int_equal(stats.copied, 1);
+	assert_int_equal(stats.bytes, (long long)n);
+	assert_int_equal(push.checked, 0); /* not read */
+	char pushed[128];
+	snprintf(pushed, sizeof(pushed), "rem2/%.2s/%s", md5, md5 + 2);
+	got = read_all(pushed, &len);
+	assert_int_equal(len, n);
+	assert_memory_equal(got, "XX", 2);
+	free(got);
+	assert_int_equal(mode_of(pushed), 0444);
+
+	/* a real write moves the mtime (to now, not 2 s back): no longer vouched, hashed, refused */
+	overwrite_bytes(obj, "YY", 2);
+	identity_of(obj, &same);
+	assert_true(same.mtime_ns != id.mtime_ns);
+	assert_int_equal(tr_state_vouches(st, key, &same, md5), 0);
+	/* even told it is vouched for: the identity at open is not the vouched one */
+	push = (tr_remote_local){.vouched = 1, .fs = id};
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(tr_remote_push_object(".", &r3, md5, "model.pt", &push, &stats), LIVE_EPARSE);
+	char want[256];
+	snprintf(want, sizeof(want), "cache object %s for model.pt is corrupt (its bytes hash to ", md5);
+	assert_non_null(strstr(live_errmsg(), want));
+	assert_non_null(strstr(live_errmsg(), "): not pushed"));
+	assert_int_equal(push.checked, 0);
+	assert_int_equal(stats.copied, 0);
+	char sub3[64];
+	snprintf(sub3, sizeof(sub3), "rem3/%.2s", md5);
+	assert_false(tu_exists(fmt_obj("rem3", md5)));
+	assert_int_equal(dot_files_in(sub3), 0);
+	free(bytes);
+	tr_state_free(st);
+}
+
+/*
+ * Pushing an object the stat cache does not vouch for hashes it and reports
+ * its identity; remembered only when its mtime is 2 s old (the racy rule).
+ */
+static void remote_push_hashes_and_reports_what_it_read(void **state)
+{
+	(void)state;
+	char md5[33], md5b[33];
+	unsigned char *a = put_object(".dvc/cache", 2, 300000, md5);
+	unsigned char *b = put_object(".dvc/cache", 3, 1000, md5b);
+	char key[64], keyb[64];
+	snprintf(key, sizeof(key), ".dvc/cache/%.2s/%s", md5, md5 + 2);
+	snprintf(keyb, sizeof(keyb), ".dvc/cache/%.2s/%s", md5b, md5b + 2);
+	set_mtime(key, time(NULL) - 100, 7);
+	tr_remote r = {.name = "storage", .url = "rem", .path = "rem"};
+	tr_state *st;
+	assert_int_equal(tr_state_open(".", &st), 0);
+	tr_remote_local la = {0}, lb = {0};
+	tr_remote_stats stats = {0};
+	assert_int_equal(tr_remote_push_object(".", &r, md5, "a", &la, &stats), 0);
+	assert_int_equal(tr_remote_push_object(".", &r, md5b, "b", &lb, &stats), 0);
+	assert_int_equal(stats.copied, 2);
+	assert_int_equal(stats.bytes, 301000);
+	assert_int_equal(la.checked, 1);
+	assert_int_equal(lb.checked, 1);
+	tr_filestat ia, ib;
+	identity_of(key, &ia);
+	identity_of(keyb, &ib);
+	assert_memory_equal(&la.fs, &ia, sizeof(ia));
+	assert_memory_equal(&lb.fs, &ib, sizeof(ib));
+	/* the old one is remembered; the new one could still change within its mtime tick */
+	assert_int_equal(tr_state_remember(st, key, &la.fs, md5, la.since_ns), 0);
+	assert_int_equal(tr_state_remember(st, keyb, &lb.fs, md5b, lb.since_ns), 0);
+	assert_int_equal(tr_state_vouches(st, key, &ia, md5), 1);
+	assert_int_equal(tr_state_vouches(st, keyb, &ib, md5b), 0);
+	/* saved and read back by the next process */
+	assert_int_equal(tr_state_save(st), 0);
+	tr_state_free(st);
+	assert_int_equal(tr_state_open(".", &st), 0);
+	assert_int_equal(tr_state_vouches(st, key, &ia, md5), 1);
+	assert_int_equal(tr_state_vouches(st, keyb, &ib, md5b), 0);
+	tr_state_free(st);
+	size_t len;
+	char *got = read_all(fmt_obj("rem", md5), &len);
+	assert_int_equal(len, 300000);
+	assert_memory_equal(got, a, len);
+	free(got);
+	free(a);
+	free(b);
+}
+
+/* What the remote holds in an object's place is never trusted: wrong bytes, a FIFO. */
+static void remote_pull_refuses_a_corrupt_object_or_a_fifo(void **state)
+{
+	(void)state;
+	char md5[33];
+	unsigned char *bytes = put_object("rem", 4, 400000, md5);
+	const char *path = fmt_obj("rem", md5);
+	assert_int_equal(chmod(path, 0644), 0);
+	overwrite_bytes(path, "tampered", 8);
+	tr_remote r = {.name = "storage", .url = "rem", .path = "rem"};
+	tr_remote_local loc = {0};
+	tr_remote_stats stats = {0};
+	assert_int_equal(tr_remote_pull_object(".", &r, md5, "model.pt", &loc, &stats), LIVE_EPARSE);
+	char want[256];
+	snprintf(want, sizeof(want), "cache remote 'storage' (rem): object %s for model.pt is corrupt (its bytes hash to ",
+	         md5);
+	assert_non_null(strstr(live_errmsg(), want));
+	assert_non_null(strstr(live_errmsg(), "): not pulled"));
+	assert_int_equal(loc.checked, 0);
+	assert_false(tu_exists(fmt_obj(".dvc/cache", md5)));
+	char sub[64];
+	snprintf(sub, sizeof(sub), ".dvc/cache/%.2s", md5);
+	assert_int_equal(dot_files_in(sub), 0);
+
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	assert_int_equal(tr_remote_pull_object(".", &r, md5, "model.pt", &loc, &stats), LIVE_EPARSE);
+	snprintf(want, sizeof(want), "cache remote 'storage' (rem): object %s for model.pt is not a file: not pulled",
+	         md5);
+	assert_string_equal(live_errmsg(), want);
+	assert_false(tu_exists(fmt_obj(".dvc/cache", md5)));
+	assert_int_equal(stats.copied, 0);
+	free(bytes);
+}
+
+/* A staged copy hashed by tr_state_hash_own and adopted as the object is remembered; another file is not. */
+static void state_remembers_a_staged_copy_that_became_the_object(void **state)
+{
+	(void)state;
+	write_bytes("staged", "step=1 weights\n", 15);
+	int fd = open("staged", O_RDONLY);
+	assert_true(fd >= 0);
+	char md5[33], want[33];
+	long long size = -1, since = 0;
+	tr_filestat id;
+	assert_int_equal(tr_state_hash_own(fd, "staged", md5, &size, &id, &since), 0);
+	close(fd);
+	md5_string("step=1 weights\n", want);
+	assert_string_equal(md5, want);
+	assert_int_equal(size, 15);
+	assert_int_equal(id.size, 15);
+	assert_int_equal(id.mtime_ns, since - TR_RACY_NS);
+	tr_filestat now;
+	identity_of("staged", &now);
+	assert_memory_equal(&now, &id, sizeof(id));
+
+	tr_state *st;
+	assert_int_equal(tr_state_open(".", &st), 0);
+	char key[64];
+	snprintf(key, sizeof(key), ".dvc/cache/%.2s/%s", md5, md5 + 2);
+	/* no object yet, then one that is another file: nothing remembered */
+	assert_int_equal(tr_state_remember_object(st, md5, &id, since), 0);
+	assert_int_equal(tr_state_vouches(st, key, &id, md5), 0);
+	assert_int_equal(tr_cache_add_bytes(".", md5, "step=1 weights\n", 15, "model.pt"), 0);
+	assert_int_equal(tr_state_remember_object(st, md5, &id, since), 0);
+	assert_int_equal(tr_state_vouches(st, key, &id, md5), 0);
+	tr_filestat other;
+	identity_of(key, &other);
+	assert_int_equal(tr_state_vouches(st, key, &other, md5), 0);
+	/* the staged file itself as the object */
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(tr_cache_adopt(".", md5, "staged", "model.pt"), 0);
+	assert_false(tu_exists("staged"));
+	assert_int_equal(tr_state_remember_object(st, md5, &id, since), 0);
+	assert_int_equal(tr_state_vouches(st, key, &id, md5), 1);
+	tr_state_free(st);
+}
+
 /* ---- folders -------------------------------------------------------------------- */
 
 static void mk(const char *path)
@@ -1031,6 +1436,20 @@ static void manifest_reader_is_python_and_refuses_clashes(void **state)
 	parse_case("[{\"relpath\": \"x\"}]", LIVE_EPARSE, NOT_ENTRY(1), NULL);
 	parse_case("{}", LIVE_EPARSE, "m: not a JSON list", NULL);
 	parse_case("[" ENTRY("x"), LIVE_EPARSE, "m: not a JSON list", NULL);
+
+	/* JSON as json.loads reads it, where cJSON is laxer (the manifest fuzz target's finds) */
+	parse_case("\xef\xbb\xbf[]", LIVE_EPARSE, "m: not JSON at byte 1 (expected a value)", NULL);
+	parse_case("[" ENTRY("x") "] []", LIVE_EPARSE, "m: not JSON at byte 63 (text after the end of the list)",
+	           NULL);
+	parse_case("[" ENTRY("a\tb") "]", LIVE_EPARSE, "m: not JSON at byte 59 (a raw control character in a string)",
+	           NULL);
+	parse_case("[" ENTRY("a\\uv780") "]", LIVE_EPARSE, "m: not JSON at byte 59 (a bad escape in a string)",
+	           NULL);
+	parse_case("[{\"md5\": \"" M5 "\", \"relpath\": \"x\", \"size\": 01}]", LIVE_EPARSE,
+	           "m: not JSON at byte 71 (expected ',' or '}')", NULL);
+	/* a repeated key: the last value counts, as in Python's dict */
+	parse_case("[{\"md5\": \"" M5 "\", \"relpath\": \"a\", \"relpath\": \"b\"}]", 0, NULL,
+	           (const char *const[]){"b", NULL});
 }
 
 /* Nothing outside the repository is written or removed through a link. */
@@ -1126,6 +1545,11 @@ int main(void)
 	        T(file_md5_empty),
 	        T(file_md5_thirty_percent_threshold),
 	        T(file_md5_detection_reads_512_bytes),
+	        T(md5_stream_equals_md5_fd),
+	        T(remote_pull_then_push_trusts_only_an_unchanged_object),
+	        T(remote_push_hashes_and_reports_what_it_read),
+	        T(remote_pull_refuses_a_corrupt_object_or_a_fifo),
+	        T(state_remembers_a_staged_copy_that_became_the_object),
 	        T(dir_manifest_golden),
 	        T(dir_without_files_is_empty_list),
 	        T(hash_path_missing_is_notfound),

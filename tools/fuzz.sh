@@ -24,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 build=${FUZZ_BUILD:-build-fuzz}
-targets_all=(params_yaml dvc_yaml dvc_lock resume numfmt git_rev idx model_file)
+targets_all=(params_yaml dvc_yaml dvc_lock resume numfmt git_rev manifest idx model_file)
 
 usage() {
 	sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2

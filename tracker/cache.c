@@ -92,9 +92,7 @@ int tr_cache_has(const char *root, const char *md5)
 
 /* ---- copying ------------------------------------------------------------------ */
 
-/* Copy all of `src` into the empty file `dst`: reflink, else copy_file_range
- * (in-kernel, and a reflink where the file system can), else read/write. */
-static int copy_fd(int src, int dst, const char *show)
+int tr_copy_fd(int src, int dst, const char *show)
 {
 	if (ioctl(dst, FICLONE, src) == 0)
 		return 0;
@@ -173,7 +171,7 @@ static int write_atomic(int dirfd, const char *name, const char *tmp_prefix, int
 		return fd;
 	int rc = 0;
 	if (srcfd >= 0) {
-		rc = copy_fd(srcfd, fd, show);
+		rc = tr_copy_fd(srcfd, fd, show);
 	} else {
 		const char *p = data;
 		while (len && !rc) {
@@ -399,13 +397,15 @@ int tr_cache_read_manifest(const char *root, const char *rel, const char *dir_md
 /* ---- checkout ----------------------------------------------------------------- */
 
 /*
- * Open the folder `path` (its first `n` bytes) below `fd`, making what is
- * missing, never following a link. A part that starts at or after byte
- * `inside` (within the out) that is a file or a link is replaced by a
- * folder; before it (the folders leading to the out, the user's layout) a
- * link is refused, so that nothing is written or removed through it.
+ * Open the folder `path` (its first `n` bytes) below `fd`, never following a
+ * link; a missing folder is made when `make` is set, else LIVE_ENOTFOUND. A
+ * part that starts at or after byte `inside` (within the out) that is a file
+ * or a link is replaced by a folder; before it (the folders leading to the
+ * out, the user's layout) a link is refused ("not <doing> through it"), so
+ * that nothing is written or removed through it.
  */
-static int open_dirs(int fd, const char *path, size_t n, size_t inside, const char *show, int *out)
+static int walk_dirs(int fd, const char *path, size_t n, size_t inside, int make, const char *doing,
+                     const char *show, int *out)
 {
 	char part[NAME_MAX + 1];
 	int cur = dup(fd);
@@ -429,7 +429,10 @@ static int open_dirs(int fd, const char *path, size_t n, size_t inside, const ch
 		const int flags = DIR_FLAGS | O_NOFOLLOW;
 		int next = openat(cur, part, flags);
 		struct stat sb;
-		if (next < 0 && errno == ENOENT) {
+		if (next < 0 && errno == ENOENT && !make) {
+			close(cur);
+			return live__fail(LIVE_ENOTFOUND, "%s: %.*s does not exist", show, (int)end, path);
+		} else if (next < 0 && errno == ENOENT) {
 			if (mkdirat(cur, part, 0755) != 0 && errno != EEXIST) {
 				int err = errno;
 				close(cur);
@@ -454,9 +457,8 @@ static int open_dirs(int fd, const char *path, size_t n, size_t inside, const ch
 			if (link)
 				return live__fail(
 				        LIVE_EIO,
-				        "%s: %.*s is a symbolic link; not restoring through it (make it a "
-				        "folder)",
-				        show, (int)end, path);
+				        "%s: %.*s is a symbolic link; not %s through it (make it a folder)",
+				        show, (int)end, path, doing);
 			if (err == ENOTDIR || err == ELOOP)
 				return live__fail(LIVE_EIO, "%s: %.*s is a file, not a folder", show,
 				                  (int)end, path);
@@ -467,6 +469,29 @@ static int open_dirs(int fd, const char *path, size_t n, size_t inside, const ch
 	}
 	*out = cur;
 	return 0;
+}
+
+/* walk_dirs for a restore: missing folders are made. */
+static int open_dirs(int fd, const char *path, size_t n, size_t inside, const char *show, int *out)
+{
+	return walk_dirs(fd, path, n, inside, 1, "restoring", show, out);
+}
+
+int tr_open_parent(const char *root, const char *rel, const char *doing, int *dirfd, const char **base)
+{
+	*dirfd = -1;
+	*base = NULL;
+	if (!tr_path_inside(NULL, rel)) /* as dvc.yaml's outs: "./a", "a//b", "a/../b" are inside */
+		return live__fail(LIVE_EINVALID, "'%s': not a path inside the repository", rel);
+	int rootfd = open(root, DIR_FLAGS);
+	if (rootfd < 0)
+		return live__fail_errno(live__errno_code(errno), errno, "%s: open folder", root);
+	const char *slash = strrchr(rel, '/');
+	int rc = walk_dirs(rootfd, rel, slash ? (size_t)(slash - rel) : 0, SIZE_MAX, 0, doing, rel, dirfd);
+	close(rootfd);
+	if (!rc)
+		*base = slash ? slash + 1 : rel;
+	return rc;
 }
 
 /* An object whose bytes do not hash to its name was tampered with or damaged:

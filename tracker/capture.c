@@ -9,11 +9,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,21 +53,7 @@ static int stage_copy(const char *root, int src, const char *show, char **staged
 	int dst = mkostemp(path, O_CLOEXEC);
 	if (dst < 0)
 		return live__fail_errno(live__errno_code(errno), errno, "%s: stage a copy", show);
-	int rc = 0;
-	if (ioctl(dst, FICLONE, src) != 0) {
-		off_t in = 0;
-		for (;;) {
-			ssize_t n = copy_file_range(src, &in, dst, NULL, 1 << 30, 0);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				rc = live__fail_errno(live__errno_code(errno), errno, "%s: stage a copy", show);
-				break;
-			}
-			if (n == 0)
-				break;
-		}
-	}
+	int rc = tr_copy_fd(src, dst, show);
 	if (close(dst) != 0 && !rc)
 		rc = live__fail_errno(live__errno_code(errno), errno, "%s: stage a copy", show);
 	if (rc) {
@@ -204,22 +188,23 @@ static int hash_file(tr_capture_file *f, char md5[33])
 	int fd = open(f->staged, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return live__fail_errno(LIVE_EIO, errno, "%s: open", f->staged);
-	int rc = tr_md5_fd(fd, f->staged, md5, &f->size);
+	int rc = tr_state_hash_own(fd, f->staged, md5, &f->size, &f->id, &f->since);
 	close(fd);
 	return rc;
 }
 
-static int store_file(const char *root, tr_capture_file *f, const char *md5, const char *show)
+/* A staged copy becomes the object: the stat cache remembers it, for `live exp push`. */
+static int store_file(const char *root, tr_state *st, tr_capture_file *f, const char *md5, const char *show)
 {
 	if (!f->staged)
 		return tr_cache_add_bytes(root, md5, f->data, f->len, show);
 	int rc = tr_cache_adopt(root, md5, f->staged, show);
 	free(f->staged);
 	f->staged = NULL;
-	return rc;
+	return rc ? rc : tr_state_remember_object(st, md5, &f->id, f->since);
 }
 
-static int hash_out(const char *root, tr_capture_out *o, tr_lock_entry *e)
+static int hash_out(const char *root, tr_state *st, tr_capture_out *o, tr_lock_entry *e)
 {
 	memset(&e->h, 0, sizeof(e->h));
 	e->h.nfiles = -1;
@@ -234,7 +219,7 @@ static int hash_out(const char *root, tr_capture_out *o, tr_lock_entry *e)
 		char md5[33];
 		rc = hash_file(&o->files[0], md5);
 		if (!rc && o->cached)
-			rc = store_file(root, &o->files[0], md5, o->path);
+			rc = store_file(root, st, &o->files[0], md5, o->path);
 		if (!rc) {
 			memcpy(e->h.md5, md5, 33);
 			e->h.size = o->files[0].size;
@@ -253,7 +238,7 @@ static int hash_out(const char *root, tr_capture_out *o, tr_lock_entry *e)
 		if (!rc && o->cached) {
 			char show[4300];
 			snprintf(show, sizeof(show), "%s/%s", o->path, o->files[i].relpath);
-			rc = store_file(root, &o->files[i], d->md5, show);
+			rc = store_file(root, st, &o->files[i], d->md5, show);
 		}
 	}
 	if (!rc)
@@ -286,7 +271,7 @@ int tr_capture_hash(const char *root, tr_state *st, const tr_stage *s, tr_captur
 	out->outs = outs;
 	out->nouts = 0;
 	for (size_t i = 0; !rc && i < cap->n; i++) {
-		rc = hash_out(root, &cap->outs[i], &out->outs[out->nouts]);
+		rc = hash_out(root, st, &cap->outs[i], &out->outs[out->nouts]);
 		out->nouts++;
 	}
 	if (!rc)

@@ -299,6 +299,101 @@ int tr_md5_dvc_buf(const void *data, size_t len, char hex[33])
 	return 0;
 }
 
+/* ---- DVC 2.x file md5, streaming (tracker.h) --------------------------------- */
+
+_Static_assert(sizeof(((tr_md5_dvc *)0)->head) == TR_TEXT_BLOCK, "tr_md5_dvc.head holds the text test's block");
+
+void tr_md5_dvc_init(tr_md5_dvc *h)
+{
+	tr_md5_init(&h->m);
+	h->fed = 0;
+	h->done = 0;
+	h->text = -1;
+	h->cr = 0;
+}
+
+/*
+ * Text: hash p[0..n), the bytes at file offset h->done onwards, with each
+ * "\r\n" of one 1 MiB chunk as "\n" (dos2unix per chunk, as tr_md5_fd), without
+ * changing p: the bytes between dropped '\r's go to the md5 as they are.
+ */
+static void dvc_text(tr_md5_dvc *h, const unsigned char *p, size_t n)
+{
+	while (n) {
+		size_t room = TR_CHUNK - (size_t)(h->done % TR_CHUNK); /* left in this chunk */
+		size_t take = n < room ? n : room;
+		if (h->cr) { /* the previous piece ended with a '\r' inside this chunk */
+			h->cr = 0;
+			if (p[0] != '\n')
+				tr_md5_update(&h->m, "\r", 1);
+		}
+		size_t start = 0; /* p[start..) not hashed yet */
+		for (const unsigned char *cr = memchr(p, '\r', take); cr;) {
+			size_t at = (size_t)(cr - p);
+			if (at + 1 == take) {
+				if (take < room) { /* the chunk goes on in the next piece: hold it */
+					tr_md5_update(&h->m, p + start, at - start);
+					start = take;
+					h->cr = 1;
+				}
+				break; /* else the chunk's last byte: a '\r' kept */
+			}
+			if (p[at + 1] == '\n') {
+				tr_md5_update(&h->m, p + start, at - start);
+				start = at + 1;
+			}
+			cr = memchr(p + at + 1, '\r', take - at - 1);
+		}
+		tr_md5_update(&h->m, p + start, take - start);
+		h->done += take;
+		p += take;
+		n -= take;
+	}
+}
+
+static void dvc_feed(tr_md5_dvc *h, const unsigned char *p, size_t n)
+{
+	if (h->text) {
+		dvc_text(h, p, n);
+	} else {
+		tr_md5_update(&h->m, p, n);
+		h->done += n;
+	}
+}
+
+void tr_md5_dvc_update(tr_md5_dvc *h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	if (h->text < 0) { /* the text test needs the first TR_TEXT_BLOCK bytes */
+		size_t have = (size_t)h->fed;
+		size_t take = n < TR_TEXT_BLOCK - have ? n : TR_TEXT_BLOCK - have;
+		memcpy(h->head + have, p, take);
+		h->fed += take;
+		p += take;
+		n -= take;
+		if (h->fed < TR_TEXT_BLOCK)
+			return;
+		h->text = looks_text(h->head, TR_TEXT_BLOCK);
+		dvc_feed(h, h->head, TR_TEXT_BLOCK);
+	}
+	h->fed += n;
+	dvc_feed(h, p, n);
+}
+
+void tr_md5_dvc_final(tr_md5_dvc *h, char hex[33], long long *size)
+{
+	if (h->text < 0) { /* a file shorter than the text test's block */
+		h->text = looks_text(h->head, (size_t)h->fed);
+		dvc_feed(h, h->head, (size_t)h->fed);
+	}
+	if (h->cr) /* the file's last byte */
+		tr_md5_update(&h->m, "\r", 1);
+	h->cr = 0;
+	tr_md5_final(&h->m, hex);
+	if (size)
+		*size = (long long)h->fed;
+}
+
 /* ---- .dir manifests -------------------------------------------------------- */
 
 /*
@@ -581,6 +676,176 @@ static const char *show_name(char *buf, size_t size, const char *s)
 	return buf;
 }
 
+/*
+ * cJSON takes more than json.loads does: a byte order mark, any byte up to
+ * ' ' as whitespace, raw control characters in strings, leading zeros and
+ * "1.", text after the value. A manifest DVC cannot read is refused here too,
+ * so this checks the text (already UTF-8) against Python's grammar: whitespace
+ * is space, tab, LF and CR; a string holds no byte below 0x20 and only the
+ * escapes \" \\ \/ \b \f \n \r \t \uXXXX; numbers are
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; nothing but whitespace
+ * follows. (NaN and Infinity, which json.loads also takes, cJSON refuses
+ * first; DVC never writes numbers in a manifest.) Called on text cJSON
+ * parsed, so nesting is within CJSON_NESTING_LIMIT. 0, or LIVE_EPARSE
+ * "<show>: not JSON at byte N (...)".
+ */
+static size_t json_ws(const unsigned char *s, size_t i, size_t len)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+static const char *json_string(const unsigned char *s, size_t *at, size_t len)
+{
+	size_t i = *at + 1; /* past the quote */
+	unsigned v;
+	for (;;) {
+		if (i >= len)
+			return "the text ends inside a string";
+		if (s[i] == '"')
+			break;
+		if (s[i] < 0x20) {
+			*at = i;
+			return "a raw control character in a string";
+		}
+		if (s[i] != '\\') {
+			i++;
+		} else if (i + 1 < len && s[i + 1] && strchr("\"\\/bfnrt", s[i + 1])) {
+			i += 2;
+		} else if (i + 5 < len && s[i + 1] == 'u' && hexval((const char *)s + i + 2, &v)) {
+			i += 6;
+		} else {
+			*at = i;
+			return "a bad escape in a string";
+		}
+	}
+	*at = i + 1;
+	return NULL;
+}
+
+static const char *json_number(const unsigned char *s, size_t *at, size_t len)
+{
+	size_t i = *at;
+	if (s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && s[i] >= '1' && s[i] <= '9')
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return "a bad number";
+	if (i < len && s[i] == '.') {
+		size_t digits = ++i;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == digits)
+			return "a bad number";
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t digits = i;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == digits)
+			return "a bad number";
+	}
+	*at = i;
+	return NULL;
+}
+
+static int json_strict(const char *text, size_t len, const char *show)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	char open[CJSON_NESTING_LIMIT + 1]; /* '[' or '{' of each open value */
+	size_t depth = 0, i = 0;
+	enum { VALUE, KEY, AFTER } at = VALUE;
+	const char *why = NULL;
+	while (!why) {
+		i = json_ws(s, i, len);
+		if (at == KEY) {
+			if (i >= len || s[i] != '"' || (why = json_string(s, &i, len)) != NULL) {
+				why = why ? why : "expected a key in quotes";
+				break;
+			}
+			i = json_ws(s, i, len);
+			if (i >= len || s[i] != ':') {
+				why = "expected ':'";
+				break;
+			}
+			i++;
+			at = VALUE;
+		} else if (at == AFTER) {
+			char close = depth && open[depth - 1] == '{' ? '}' : ']';
+			if (!depth) {
+				if (i < len)
+					why = "text after the end of the list";
+				break;
+			}
+			if (i < len && s[i] == ',') {
+				at = open[depth - 1] == '{' ? KEY : VALUE;
+				i++;
+			} else if (i < len && (char)s[i] == close) {
+				depth--;
+				i++;
+			} else {
+				why = close == '}' ? "expected ',' or '}'" : "expected ',' or ']'";
+			}
+		} else if (i < len && (s[i] == '[' || s[i] == '{')) {
+			if (depth == CJSON_NESTING_LIMIT) {
+				why = "nested too deep";
+				break;
+			}
+			open[depth++] = (char)s[i];
+			i = json_ws(s, i + 1, len);
+			if (i < len && s[i] == (open[depth - 1] == '{' ? '}' : ']')) {
+				depth--;
+				i++;
+				at = AFTER;
+			} else {
+				at = open[depth - 1] == '{' ? KEY : VALUE;
+			}
+		} else if (i < len && s[i] == '"') {
+			why = json_string(s, &i, len);
+			at = AFTER;
+		} else if (i < len && (s[i] == '-' || (s[i] >= '0' && s[i] <= '9'))) {
+			why = json_number(s, &i, len);
+			at = AFTER;
+		} else {
+			static const char *const words[] = {"true", "false", "null"};
+			size_t k = 0;
+			while (k < 3 &&
+			       (len - i < strlen(words[k]) || memcmp(s + i, words[k], strlen(words[k]))))
+				k++;
+			if (k == 3)
+				why = "expected a value";
+			else
+				i += strlen(words[k]);
+			at = AFTER;
+		}
+	}
+	if (why)
+		return live__fail(LIVE_EPARSE, "%s: not JSON at byte %zu (%s)", show, i + 1, why);
+	return 0;
+}
+
+/* An object's member `key`; the last one when the key repeats, as in the dict json.loads makes. */
+static const cJSON *member(const cJSON *object, const char *key)
+{
+	const cJSON *hit = NULL, *c;
+	if (!cJSON_IsObject(object))
+		return NULL;
+	cJSON_ArrayForEach(c, object)
+	{
+		if (c->string && !strcmp(c->string, key))
+			hit = c;
+	}
+	return hit;
+}
+
 typedef struct named {
 	const char *name;
 	size_t index;
@@ -662,6 +927,10 @@ int tr_manifest_parse(const char *text, size_t len, const char *show, tr_manifes
 		cJSON_Delete(json);
 		return live__fail(LIVE_EPARSE, "%s: not a JSON list", show);
 	}
+	if ((rc = json_strict(text, len, show)) != 0) {
+		cJSON_Delete(json);
+		return rc;
+	}
 	out->entries = calloc((size_t)count + 1, sizeof(*out->entries));
 	if (!out->entries) {
 		cJSON_Delete(json);
@@ -670,8 +939,8 @@ int tr_manifest_parse(const char *text, size_t len, const char *show, tr_manifes
 	const cJSON *item;
 	cJSON_ArrayForEach(item, json)
 	{
-		const cJSON *h = cJSON_GetObjectItemCaseSensitive(item, "md5");
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(item, "relpath");
+		const cJSON *h = member(item, "md5");
+		const cJSON *p = member(item, "relpath");
 		const char *md5 = cJSON_IsString(h) ? h->valuestring : "";
 		int hex = strlen(md5) == 32 && strspn(md5, "0123456789abcdef") == 32;
 		if (!hex || !cJSON_IsString(p) || !tr_relpath_inside(p->valuestring)) {

@@ -34,6 +34,15 @@
  *    disk out); a dangling link has no content and is skipped (DVC 2.x
  *    failed on it; we would rather snapshot what exists). FIFOs, sockets and
  *    devices inside a folder are skipped too.
+ *  - Cache objects: a file that live hashed itself while writing or copying
+ *    it is remembered too, keyed by its path (".dvc/cache/ab/cdef..."): the
+ *    staged copy of a large checkpoint out that becomes an object
+ *    (tr_state_hash_own, tr_state_remember_object), and the objects a push or
+ *    a pull checked (tr_state_remember). A file live wrote itself gets an
+ *    mtime TR_RACY_NS in the past before it is hashed, a time no later write
+ *    can give it, so that the racy rule lets it be remembered at once. A push
+ *    copies what the stat cache vouches for without reading it
+ *    (tr_state_vouches).
  *  - Size: the saved file keeps at most TR_STATE_MAX entries; beyond that only
  *    the entries used since tr_state_open are written, so paths that left the
  *    workspace age out.
@@ -54,7 +63,6 @@
 
 #define TR_STATE_FILE ".dvc/tmp/live-md5s"
 #define TR_STATE_HEADER "live-md5s 1\n"
-#define TR_RACY_NS 2000000000LL
 #define TR_STATE_MAX 100000
 
 typedef struct tr_state_entry {
@@ -447,6 +455,75 @@ static int hash_file(tr_state *st, int dirfd, const char *name, const char *key,
 		st->dirty = 1;
 	}
 	return 0;
+}
+
+int tr_state_vouches(tr_state *st, const char *key, const tr_filestat *fs, const char *md5)
+{
+	tr_state_entry *e = lookup(st, key, hash_path(key));
+	if (!e || !e->md5[0] || strncmp(e->md5, md5, 32) || e->dev != fs->dev || e->ino != fs->ino ||
+	    e->mtime_ns != fs->mtime_ns || e->size != fs->size)
+		return 0;
+	e->used = 1;
+	return 1;
+}
+
+int tr_state_remember(tr_state *st, const char *key, const tr_filestat *fs, const char *md5, long long since_ns)
+{
+	tr_state_entry *e;
+	if (fs->mtime_ns > since_ns - TR_RACY_NS) { /* racy: it could change unseen */
+		e = lookup(st, key, hash_path(key));
+		if (e && e->md5[0]) {
+			e->md5[0] = 0;
+			st->dirty = 1;
+		}
+		return 0;
+	}
+	int rc = slot_for(st, key, &e);
+	if (rc)
+		return rc;
+	e->dev = fs->dev;
+	e->ino = fs->ino;
+	e->mtime_ns = fs->mtime_ns;
+	e->size = fs->size;
+	snprintf(e->md5, sizeof(e->md5), "%.32s", md5);
+	e->used = 1;
+	st->dirty = 1;
+	return 0;
+}
+
+int tr_state_hash_own(int fd, const char *show, char md5[33], long long *size, tr_filestat *id, long long *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	*since = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+	long long past = *since - TR_RACY_NS;
+	struct timespec times[2] = {{0, UTIME_OMIT}, {(time_t)(past / 1000000000LL), (long)(past % 1000000000LL)}};
+	struct stat before, after;
+	id->size = -1;
+	int dated = futimens(fd, times) == 0 && fstat(fd, &before) == 0;
+	int rc = tr_md5_fd(fd, show, md5, size);
+	if (!rc && dated && fstat(fd, &after) == 0 && same_stat(&before, &after) &&
+	    *size == (long long)before.st_size) {
+		id->dev = (unsigned long long)before.st_dev;
+		id->ino = (unsigned long long)before.st_ino;
+		id->mtime_ns = mtime_ns(&before);
+		id->size = (long long)before.st_size;
+	}
+	return rc;
+}
+
+int tr_state_remember_object(tr_state *st, const char *md5, const tr_filestat *id, long long since)
+{
+	char key[64];
+	struct stat sb;
+	if (!st || id->size < 0 || strlen(md5) < 32)
+		return 0;
+	snprintf(key, sizeof(key), ".dvc/cache/%.2s/%.30s", md5, md5 + 2);
+	if (fstatat(st->rootfd, key, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode) ||
+	    (unsigned long long)sb.st_dev != id->dev || (unsigned long long)sb.st_ino != id->ino ||
+	    mtime_ns(&sb) != id->mtime_ns || (long long)sb.st_size != id->size)
+		return 0; /* not the file that was hashed: the object was there before */
+	return tr_state_remember(st, key, id, md5, since);
 }
 
 typedef struct walk_ctx {

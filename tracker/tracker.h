@@ -48,6 +48,25 @@ void tr_sha256(const void *data, size_t n, char hex[65]);
 int tr_md5_fd(int fd, const char *show, char hex[33], long long *size);
 /* The same rule on bytes in memory. */
 int tr_md5_dvc_buf(const void *data, size_t len, char hex[33]);
+/*
+ * The same rule on a file fed in pieces of any sizes, in order (a copy that
+ * hashes what it writes, in one pass): tr_md5_dvc_final gives what tr_md5_fd
+ * gives on the bytes fed. The text test waits for the first 512 bytes (or the
+ * end); CRLF pairs are joined within each 1 MiB chunk of the file, as
+ * tr_md5_fd joins them, wherever the pieces break. The pieces are not changed.
+ */
+typedef struct tr_md5_dvc {
+	tr_md5 m;
+	uint64_t fed;  /* bytes fed */
+	uint64_t done; /* bytes past the text test: hashed, or the held '\r' */
+	int text;      /* 1 text, 0 binary, -1 not decided yet (the bytes wait in head) */
+	int cr;        /* text: a '\r' ended the last piece inside a chunk; the next byte decides */
+	unsigned char head[512];
+} tr_md5_dvc;
+void tr_md5_dvc_init(tr_md5_dvc *h);
+void tr_md5_dvc_update(tr_md5_dvc *h, const void *data, size_t n);
+/* The md5 of what was fed; *size (if not NULL) the number of bytes. */
+void tr_md5_dvc_final(tr_md5_dvc *h, char hex[33], long long *size);
 
 /* One file of a folder's .dir manifest. */
 typedef struct tr_dir_entry {
@@ -83,6 +102,10 @@ int tr_manifest_finish(tr_manifest *m, tr_hashinfo *out);
  * {"md5": <32 hex>, "relpath": <path inside the folder>}, holds a character
  * no file name can (\u0000, a lone surrogate other than \udc80..\udcff), or
  * names one file twice or a file that another entry needs as a folder.
+ * The grammar is json.loads's, not cJSON's looser one: "<show>: not JSON at
+ * byte N (...)" for a byte order mark, whitespace other than space/tab/CR/LF,
+ * a raw control character or bad escape in a string, a leading zero, text
+ * after the list; a repeated key's last value counts, as in Python's dict.
  */
 int tr_manifest_parse(const char *text, size_t len, const char *show, tr_manifest *out);
 /* 1 if `p` is a relative POSIX path that stays below its base (no "", ".", ".." parts), else 0. */
@@ -104,6 +127,38 @@ void tr_state_free(tr_state *st);
  * LIVE_ENOTFOUND.
  */
 int tr_hash_path(tr_state *st, const char *rel, tr_hashinfo *out, tr_manifest *manifest);
+
+/*
+ * Files that live hashed itself while copying them, such as the cache
+ * objects a push or a pull checked (remote.c), keyed by their path from the
+ * root (".dvc/cache/ab/cdef..."). A file's identity: its stat, as the stat
+ * cache keeps it.
+ */
+typedef struct tr_filestat {
+	unsigned long long dev, ino;
+	long long mtime_ns, size;
+} tr_filestat;
+/* A result is remembered only for a file whose mtime is this much older than when hashing began. */
+#define TR_RACY_NS 2000000000LL
+/* 1 when the stat cache holds `md5` (32 hex) for `key` with the identity `fs`, else 0. */
+int tr_state_vouches(tr_state *st, const char *key, const tr_filestat *fs, const char *md5);
+/*
+ * `key`, whose identity was `fs` from before its bytes were read until after,
+ * holds `md5`: remembered when its mtime is TR_RACY_NS older than `since_ns`
+ * (CLOCK_REALTIME when the reading began), forgotten otherwise (as
+ * tr_hash_path does with its own results). 0 or LIVE_ENOMEM.
+ */
+int tr_state_remember(tr_state *st, const char *key, const tr_filestat *fs, const char *md5, long long since_ns);
+/*
+ * tr_md5_fd of a file that live wrote itself and that is to become a cache
+ * object (a staged copy): its mtime is first set TR_RACY_NS in the past, a
+ * time no later write can give it, so that the stat cache may remember it at
+ * once. *id gets its identity when it held still while read (else id->size
+ * is -1), *since when hashing began.
+ */
+int tr_state_hash_own(int fd, const char *show, char md5[33], long long *size, tr_filestat *id, long long *since);
+/* Remember the cache object `md5` if it is the file tr_state_hash_own hashed (identity `id`). 0 or LIVE_ENOMEM. */
+int tr_state_remember_object(tr_state *st, const char *md5, const tr_filestat *id, long long since);
 
 /* ---- the cache (cache.c) --------------------------------------------------- */
 
@@ -136,6 +191,23 @@ int tr_cache_add_dir(const char *root, const char *rel, const tr_manifest *m, co
  * "<rel>: <folder> is a symbolic link; ...") before anything is written.
  */
 int tr_cache_checkout(const char *root, const char *rel, const tr_hashinfo *h);
+/*
+ * Copy all of `src` into the empty file `dst` (both open, offsets unused):
+ * reflink, else copy_file_range (in the kernel), else read/write. 0, or
+ * LIVE_EIO/LIVE_ENOSPC/... "<show>: copy|read|write: <why>" (cache.c).
+ */
+int tr_copy_fd(int src, int dst, const char *show);
+/*
+ * Open the folder that holds `rel` (`root` itself for a name without '/'),
+ * walking the folders leading to it without following a link or making
+ * anything: *dirfd (the caller closes it) and *base, the last part of `rel`,
+ * for the caller's *at() call. LIVE_EINVALID when `rel` is not inside the
+ * repository (tr_path_inside); LIVE_ENOTFOUND when a folder is missing; LIVE_EIO "<rel>:
+ * <folder> is a symbolic link; not <doing> through it (make it a folder)" or
+ * "<rel>: <folder> is a file, not a folder". The same rule as
+ * tr_cache_checkout's, for code that removes or writes an out.
+ */
+int tr_open_parent(const char *root, const char *rel, const char *doing, int *dirfd, const char **base);
 /*
  * Read the .dir manifest `dir_md5` ("<md5>.dir" or "<md5>") of the folder
  * `rel` (named in messages) from the cache: entries in file order, with
@@ -363,6 +435,8 @@ typedef struct tr_capture_file {
 	size_t len;
 	char *staged;        /* large files: path of the staged copy */
 	long long size;
+	tr_filestat id;      /* large files: the staged copy once hashed (tr_state_hash_own) */
+	long long since;
 } tr_capture_file;
 
 typedef struct tr_capture_out {
@@ -656,20 +730,37 @@ typedef struct tr_remote_stats {
 } tr_remote_stats;
 
 /*
+ * What the stat cache knows of the local copy of one object, and what a
+ * transfer learnt of it (for tr_state_vouches / tr_state_remember, keyed
+ * ".dvc/cache/<md5[0:2]>/<md5[2:]>").
+ */
+typedef struct tr_remote_local {
+	int vouched;        /* in, pushing: the stat cache holds the object's md5 for the identity `fs` */
+	int checked;        /* out: the local object was hashed (pushing: as it was read, and it held
+	                       still; pulling: the new object, whose mtime is set TR_RACY_NS before
+	                       `since_ns`); its identity is in `fs` */
+	tr_filestat fs;     /* in and out */
+	long long since_ns; /* out: when hashing began (CLOCK_REALTIME) */
+} tr_remote_local;
+
+/*
  * Copy the cache object `md5` ("<32 hex>" or "<32 hex>.dir") to the remote
- * unless it is there: into a temp file beside its place, its bytes checked
- * against its name, then renamed (mode 0444). `show` names it in messages.
- * LIVE_ENOTFOUND when the local cache lacks it, LIVE_EPARSE when its bytes
- * do not hash to its name.
+ * unless it is there: into a temp file beside its place, then renamed (mode
+ * 0444) once its bytes are known to hash to its name: hashed as they are
+ * copied, unless `loc` vouches for the local object and its identity still
+ * matches (then copied unread, in the kernel). `loc` may be NULL. `show`
+ * names it in messages. LIVE_ENOTFOUND when the local cache lacks it,
+ * LIVE_EPARSE when its bytes do not hash to its name or it is not a file.
  */
 int tr_remote_push_object(const char *root, const tr_remote *r, const char *md5, const char *show,
-			  tr_remote_stats *st);
+			  tr_remote_local *loc, tr_remote_stats *st);
 /*
  * Copy the object `md5` from the remote into the local cache unless it is
- * there, checked before it lands. LIVE_ENOTFOUND "cache remote 'storage'
- * (/path) has no object <md5> (<show>)", LIVE_EPARSE "... is corrupt".
+ * there, hashed as it is copied and renamed into place only when it matches.
+ * LIVE_ENOTFOUND "cache remote 'storage' (/path) has no object <md5> for
+ * <show>", LIVE_EPARSE "... is corrupt" (or "is not a file").
  */
 int tr_remote_pull_object(const char *root, const tr_remote *r, const char *md5, const char *show,
-			  tr_remote_stats *st);
+			  tr_remote_local *loc, tr_remote_stats *st);
 
 #endif /* LIVE_TRACKER_H */

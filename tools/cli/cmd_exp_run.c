@@ -696,17 +696,38 @@ static int checkout_if_changed(exp *e, const char *path, const tr_hashinfo *h)
 	return tr_cache_checkout(e->root, path, h);
 }
 
-static int write_file(const char *path, const void *data, size_t len)
+/*
+ * Replace the file `path` (from the root) with these bytes: a temp file
+ * beside it, then a rename, never through a link among its folders (the
+ * rule of restoring from the cache: tr_open_parent); a link at `path` is
+ * replaced, not followed.
+ */
+static int write_file(exp *e, const char *path, const void *data, size_t len)
 {
-	char tmp[PATH_MAX + 16];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0 || rename(tmp, path) != 0) {
-		int err = errno;
-		unlink(tmp);
-		return live__fail_errno(LIVE_EIO, err, "restore %s", path);
+	int dirfd;
+	const char *base;
+	int rc = tr_open_parent(e->root, path, "restoring", &dirfd, &base);
+	if (rc)
+		return rc;
+	char tmp[NAME_MAX + 1];
+	snprintf(tmp, sizeof(tmp), ".%.200s.live-tmp", base);
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int err = fd < 0 ? errno : 0;
+	for (size_t done = 0; !err && done < len;) {
+		ssize_t n = write(fd, (const char *)data + done, len - done);
+		if (n < 0 && errno != EINTR)
+			err = errno;
+		else if (n > 0)
+			done += (size_t)n;
 	}
-	return 0;
+	if (fd >= 0 && close(fd) != 0 && !err)
+		err = errno;
+	if (!err && renameat(dirfd, tmp, dirfd, base) != 0)
+		err = errno;
+	if (err && fd >= 0)
+		unlinkat(dirfd, tmp, 0);
+	close(dirfd);
+	return err ? live__fail_errno(LIVE_EIO, err, "restore %s", path) : 0;
 }
 
 /*
@@ -736,7 +757,7 @@ static int restore_resumed(exp *e)
 		}
 		b.len = 0;
 		if (tr_git_read_blob(e->g, e->parent, path, &b) == 0)
-			rc = write_file(path, b.data, b.len);
+			rc = write_file(e, path, b.data, b.len);
 	}
 	live__buf_free(&b);
 	if (!rc) {
@@ -754,6 +775,47 @@ static int restore_resumed(exp *e)
 	return rc;
 }
 
+/*
+ * Remove the checkpoint out `path` (a folder is left alone), never through a
+ * link: a link among the folders leading to it is refused, one at `path` is
+ * removed itself, its target untouched.
+ */
+static int remove_out(exp *e, const char *path)
+{
+	int dirfd;
+	const char *base;
+	int rc = tr_open_parent(e->root, path, "removing", &dirfd, &base);
+	if (rc == LIVE_ENOTFOUND)
+		return 0; /* nothing there to remove */
+	if (rc)
+		return rc;
+	int err = unlinkat(dirfd, base, 0) != 0 ? errno : 0;
+	close(dirfd);
+	if (err && err != ENOENT && err != EISDIR)
+		return live__fail_errno(LIVE_EIO, err, "remove %s", path);
+	return 0;
+}
+
+/*
+ * Every out's folders must be real folders of the repository: live restores
+ * and removes outs, and never through a link (tr_open_parent); refused before
+ * anything runs, as a one-line error naming the out and the link.
+ */
+static int check_out_folders(exp *e)
+{
+	for (size_t i = 0; i < e->p.n; i++)
+		for (size_t k = 0; k < e->p.stages[i].nouts; k++) {
+			int dirfd;
+			const char *base;
+			int rc = tr_open_parent(e->root, e->p.stages[i].outs[k].path, "writing", &dirfd, &base);
+			if (rc == 0)
+				close(dirfd);
+			else if (rc != LIVE_ENOTFOUND)
+				return cli_error("%s", live_errmsg());
+		}
+	return 0;
+}
+
 /* Put the checkpoint outs back as the workspace's dvc.lock records them. */
 static int restore_checkpoint_outs(exp *e, int reset)
 {
@@ -763,8 +825,9 @@ static int restore_checkpoint_outs(exp *e, int reset)
 		if (!o->checkpoint)
 			continue;
 		if (reset) {
-			if (unlink(o->path) != 0 && errno != ENOENT && errno != EISDIR)
-				return live__fail_errno(LIVE_EIO, errno, "remove %s", o->path);
+			int rc = remove_out(e, o->path);
+			if (rc)
+				return rc;
 			continue;
 		}
 		int recorded = 0;
@@ -778,8 +841,9 @@ static int restore_checkpoint_outs(exp *e, int reset)
 		}
 		/* As DVC: a checkpoint out that dvc.lock does not record is removed, so a
 		 * new experiment never continues from weights no checkpoint holds. */
-		if (!recorded && unlink(o->path) != 0 && errno != ENOENT && errno != EISDIR)
-			return live__fail_errno(LIVE_EIO, errno, "remove %s", o->path);
+		int rc = recorded ? 0 : remove_out(e, o->path);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -949,8 +1013,9 @@ int cmd_exp_run(int argc, char **argv)
 		cli_error("%s", live_errmsg());
 		goto out;
 	}
-	/* A malformed params file stops the run before anything is touched; -S applies only then. */
-	if (check_params(&e))
+	/* A malformed params file or a linked out folder stops the run before anything is
+	 * touched; -S applies only then. */
+	if (check_params(&e) || check_out_folders(&e))
 		goto out;
 	if (nsets && (set_params(e.root, sets, nsets) || check_params(&e)))
 		goto out;

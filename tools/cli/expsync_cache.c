@@ -4,6 +4,13 @@
  * md5 that checks every copy is most of the cost, and it spreads over the
  * cores. Pushing stops at the first error; pulling notes a missing or corrupt
  * object and goes on with the others.
+ *
+ * The stat cache (.dvc/tmp/live-md5s, tr_state) remembers the local objects
+ * that a push or a pull hashed, keyed ".dvc/cache/<md5[0:2]>/<md5[2:]>": a
+ * later push copies them without reading them while their stat is the one
+ * remembered (a write to an object changes its mtime, and it is hashed
+ * again). Only this thread touches the stat cache: it looks the objects up
+ * before the workers start and remembers what they learnt after they end.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,6 +55,7 @@ typedef struct xfer {
 	atomic_size_t next;
 	atomic_int stop;
 	pthread_mutex_t lock;
+	tr_remote_local *loc; /* per object: for the stat cache (NULL: none) */
 	tr_remote_stats st;
 	int rc;      /* the first error that stops everything */
 	char *msg;   /* its message */
@@ -67,8 +75,9 @@ static void *xfer_worker(void *arg)
 			continue;
 		char where[PATH_MAX + 128];
 		sync_obj_show(o, where, sizeof(where));
-		int rc = x->pushing ? tr_remote_push_object(x->root, x->r, o->md5, where, &st)
-		                    : tr_remote_pull_object(x->root, x->r, o->md5, where, &st);
+		tr_remote_local *loc = x->loc ? &x->loc[i] : NULL;
+		int rc = x->pushing ? tr_remote_push_object(x->root, x->r, o->md5, where, loc, &st)
+		                    : tr_remote_pull_object(x->root, x->r, o->md5, where, loc, &st);
 		if (!rc)
 			continue;
 		char *msg = strdup(live_errmsg());
@@ -93,26 +102,80 @@ static void *xfer_worker(void *arg)
 	return NULL;
 }
 
-/* Copy the files (dirs = 0) or manifests (1) of `s`; stats add to *st, failures (pulling) to `fails`. */
+/* The stat cache's key for the local object `md5`. */
+static void object_key(const char *md5, char *key, size_t size)
+{
+	snprintf(key, size, ".dvc/cache/%.2s/%s", md5, md5 + 2);
+}
+
+/* Pushing: what the stat cache says of each local object of `s` (files, or manifests: `dirs`). */
+static void vouch(tr_state *state, const char *root, const sync_objs *s, int dirs, tr_remote_local *loc)
+{
+	char key[64], path[PATH_MAX + 64];
+	for (size_t i = 0; state && i < s->n; i++) {
+		memset(&loc[i], 0, sizeof(loc[i]));
+		if (sync_is_dir(s->v[i].md5) != dirs)
+			continue;
+		object_key(s->v[i].md5, key, sizeof(key));
+		snprintf(path, sizeof(path), "%s/%s", root, key);
+		struct stat sb;
+		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		loc[i].fs.dev = (unsigned long long)sb.st_dev;
+		loc[i].fs.ino = (unsigned long long)sb.st_ino;
+		loc[i].fs.mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+		loc[i].fs.size = (long long)sb.st_size;
+		loc[i].vouched = tr_state_vouches(state, key, &loc[i].fs, s->v[i].md5);
+	}
+}
+
+/* Remember in the stat cache the local objects that the copies hashed. */
+static void remember(tr_state *state, const sync_objs *s, const tr_remote_local *loc)
+{
+	char key[64];
+	for (size_t i = 0; state && i < s->n; i++) {
+		if (!loc[i].checked)
+			continue;
+		object_key(s->v[i].md5, key, sizeof(key));
+		if (tr_state_remember(state, key, &loc[i].fs, s->v[i].md5, loc[i].since_ns) != 0)
+			break; /* out of memory: it is only a cache */
+	}
+}
+
+/*
+ * Copy the files (dirs = 0) or manifests (1) of `s`; stats add to *st,
+ * failures (pulling) to `fails`. `state` (may be NULL): the stat cache.
+ */
 static int xfer_run(const char *root, const tr_remote *r, const sync_objs *s, int pushing, int dirs, int jobs,
-                    tr_remote_stats *st, sync_strlist *fails)
+                    tr_state *state, tr_remote_stats *st, sync_strlist *fails)
 {
 	xfer x = {.root = root, .r = r, .s = s, .pushing = pushing, .dirs = dirs};
 	atomic_init(&x.next, 0);
 	atomic_init(&x.stop, 0);
 	pthread_mutex_init(&x.lock, NULL);
-	if (!(x.failed = calloc(s->n + 1, sizeof(*x.failed)))) {
+	if (!(x.failed = calloc(s->n + 1, sizeof(*x.failed))) ||
+	    (state && !(x.loc = calloc(s->n + 1, sizeof(*x.loc))))) {
+		free(x.failed);
 		pthread_mutex_destroy(&x.lock);
 		return live__fail(LIVE_ENOMEM, "out of memory");
 	}
+	if (pushing && x.loc)
+		vouch(state, root, s, dirs, x.loc);
+	/* no more threads than objects of this kind: the manifests are often a handful */
+	size_t count = 0;
+	for (size_t i = 0; i < s->n; i++)
+		count += sync_is_dir(s->v[i].md5) == dirs;
 	pthread_t t[16];
 	int started = 0;
-	for (; started < jobs - 1 && started < 16; started++)
+	for (; started < jobs - 1 && started < 16 && (size_t)started + 1 < count; started++)
 		if (pthread_create(&t[started], NULL, xfer_worker, &x) != 0)
 			break;
 	xfer_worker(&x); /* this thread is one of the workers */
 	for (int i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
+	if (x.loc)
+		remember(state, s, x.loc);
+	free(x.loc);
 	int rc = x.rc ? live__fail(x.rc, "%s", x.msg ? x.msg : "out of memory") : 0;
 	for (size_t i = 0; i < s->n; i++) {
 		if (x.failed[i] && !rc)
@@ -137,9 +200,15 @@ int sync_push_cache(const char *root, const tr_remote *r, sync_objs *s, int jobs
 		return rc;
 	sync_objs_unique(s);
 	sync_strlist none = {0};
-	rc = xfer_run(root, r, s, 1, 0, jobs, st, &none);
+	tr_state *state = NULL;
+	if (tr_state_open(root, &state) != 0)
+		state = NULL; /* only a cache: every object is hashed */
+	rc = xfer_run(root, r, s, 1, 0, jobs, state, st, &none);
 	if (!rc)
-		rc = xfer_run(root, r, s, 1, 1, jobs, st, &none);
+		rc = xfer_run(root, r, s, 1, 1, jobs, state, st, &none);
+	if (state)
+		tr_state_save(state); /* a failure costs the next push some hashing, nothing else */
+	tr_state_free(state);
 	return rc;
 }
 
@@ -188,7 +257,7 @@ int sync_pull_cache(const char *root, const tr_remote *r, sync_objs *s, int jobs
 		const char *from = root;
 		if (tr_cache_has(root, dirs.v[i].md5) != 1) {
 			tr_remote_stats dummy = {0};
-			int err = tr_remote_pull_object(stage, r, dirs.v[i].md5, where, &dummy);
+			int err = tr_remote_pull_object(stage, r, dirs.v[i].md5, where, NULL, &dummy);
 			if (err == LIVE_ENOTFOUND || err == LIVE_EPARSE) {
 				if ((rc = strlist_add(fails, live_errmsg())) != 0)
 					break;
@@ -214,8 +283,14 @@ int sync_pull_cache(const char *root, const tr_remote *r, sync_objs *s, int jobs
 	}
 	if (!rc)
 		sync_objs_unique(s);
+	tr_state *state = NULL;
+	if (!rc && tr_state_open(root, &state) != 0)
+		state = NULL;
 	if (!rc)
-		rc = xfer_run(root, r, s, 0, 0, jobs, st, fails);
+		rc = xfer_run(root, r, s, 0, 0, jobs, state, st, fails);
+	if (state)
+		tr_state_save(state);
+	tr_state_free(state);
 	/* A manifest lands once every file it lists is here. */
 	for (size_t i = 0; !rc && i < staged.n; i++) {
 		char where[PATH_MAX + 128];
