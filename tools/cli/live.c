@@ -78,6 +78,24 @@ static void usage(FILE *f)
 		   "  version              print the version\n");
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/*
+ * Under ASan (the sanitized test build): libgit2 1.5 (Debian 12) leaks pcre2
+ * match data when it parses a remote's URL (fixed in libgit2 1.6, #6382).
+ * Nothing of ours uses pcre2; a leak of our own still fails the tests.
+ */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libpcre2-8.so\n";
+}
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+	return "print_suppressions=0";
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
