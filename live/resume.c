@@ -596,6 +596,15 @@ static int apply_cuts(scan *s)
 	return 0;
 }
 
+/* A history that ends at the largest step cannot continue (live.h: steps end at 2^62). */
+static int check_last_step(const live_run *r, long long last)
+{
+	if (last < STEP_MAX)
+		return 0;
+	return live__fail(LIVE_EINVALID, "%s: step %lld is the largest (2^62): the run cannot continue "
+	                  "(start a new one, or remove the history)", r->cfg.dir, last);
+}
+
 int live__resume_load(live_run *r)
 {
 	long long sum_step = -1;
@@ -609,6 +618,8 @@ int live__resume_load(live_run *r)
 	} else if (!rc) {
 		rc = scan_dir(&s, r->histfd, "", 0);
 		if (!rc)
+			rc = check_last_step(r, sum_step > s.max_step ? sum_step : s.max_step);
+		if (!rc) /* only now: a refused resume changes nothing on disk */
 			rc = apply_cuts(&s);
 	}
 	for (size_t i = 0; i < s.ncuts; i++)
@@ -625,9 +636,9 @@ int live__resume_load(live_run *r)
 		}
 	}
 	long long last = sum_step > s.max_step ? sum_step : s.max_step;
-	if (last >= STEP_MAX)
-		return live__fail(LIVE_EINVALID, "%s: step %lld is the largest (2^62): the run cannot continue "
-		                  "(start a new one, or remove the history)", r->cfg.dir, last);
+	rc = check_last_step(r, last); /* a v3 run with no histories yet: the summary's step */
+	if (rc)
+		return rc;
 	if (last >= 0) {
 		r->step = last + 1;
 		r->step_known = 1;

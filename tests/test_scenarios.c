@@ -244,6 +244,15 @@ static void step_limit(void **state)
 					   "continue (start a new one, or remove the history)");
 	assert_rows("logs/m.tsv", "4611686018427387903\t1;4611686018427387904\t2;");
 	assert_file("logs.json", "{\n    \"step\": 4611686018427387904,\n    \"m\": 2\n}\n");
+	/* ... even with a torn row at the end, which a resume would cut: it is kept */
+	FILE *f = fopen("logs/m.tsv", "a");
+	assert_non_null(f);
+	fputs("4611686018", f);
+	assert_int_equal(fclose(f), 0);
+	char *torn = tu_read_file("logs/m.tsv");
+	assert_int_equal(live_run_open(&r, &o), LIVE_EINVALID);
+	assert_file("logs/m.tsv", torn);
+	free(torn);
 
 	/* An inert run (rank 1) counts steps too, and stops at the same place. */
 	setenv("RANK", "1", 1);
