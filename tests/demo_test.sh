@@ -22,6 +22,7 @@ expect() { # pattern, what
 }
 count() { grep -cE -- "$1" "$out" || true; }
 expect "^Initialized DVC repository\.$" "live init"
+expect "\\$ live exp run( |.?\[0m|$)" "commands shown as a user types them"
 expect "^Adding stage 'train' in 'dvc.yaml'$" "stage add"
 expect "^        template: confusion$" "the plot edit"
 expect "^Checkpoint experiment iteration '[0-9a-f]{7}'\.$" "checkpoints"

@@ -30,7 +30,9 @@ if [ -z "${LIVE_BUILD_DIR:-}" ]; then
 	cmake -S . -B "$build" > /dev/null
 	cmake --build "$build" -j"${JOBS:-2}" --target live_cli mnist_download mnist_train
 fi
-live=$build/tools/cli/live
+# The commands are shown as a user types them: `live`, from this build, first on PATH.
+export PATH="$build/tools/cli:$PATH"
+live=live
 epochs=${LIVE_DEMO_EPOCHS:-4}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/live-demo.XXXXXX")
