@@ -105,21 +105,6 @@ static int find_root(char *root, size_t size)
 	}
 }
 
-/* The rank a launcher gave this process (env.c's variables, first one set); -1: no launcher. */
-static long launcher_rank(void)
-{
-	static const char *const vars[] = { "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID" };
-	for (size_t i = 0; i < sizeof(vars) / sizeof(*vars); i++) {
-		const char *s = getenv(vars[i]);
-		if (!s || !*s)
-			continue;
-		char *end;
-		long v = strtol(s, &end, 10);
-		return *end || v < 0 ? -1 : v; /* a bad value fails live_init (env.c) */
-	}
-	return -1;
-}
-
 /* The runner's end of its socketpair, or something else that happens to have the number? */
 static int is_runner_socket(int fd)
 {
@@ -153,7 +138,9 @@ static void setup(void)
 	}
 	if (!truthy(getenv("DVC_CHECKPOINT")))
 		return;
-	long rank = launcher_rank();
+	int rank;
+	if (live__launcher_rank(&rank))
+		rank = -1; /* a bad value fails live_init (env.c) */
 	if (rank > 0)
 		return; /* rank 0 alone checkpoints */
 	const char *fd = getenv("LIVE_CHECKPOINT_FD");

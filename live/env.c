@@ -72,10 +72,10 @@ static void normalize(char *p)
 		p[--n] = 0;
 }
 
-static int read_rank(int *rank)
+int live__launcher_rank(int *rank)
 {
 	static const char *const vars[] = { "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID" };
-	*rank = 0;
+	*rank = -1;
 	for (size_t i = 0; i < sizeof(vars) / sizeof(*vars); i++) {
 		const char *s = getenv(vars[i]);
 		if (!s || !*s)
@@ -90,6 +90,14 @@ static int read_rank(int *rank)
 		return 0;
 	}
 	return 0;
+}
+
+static int read_rank(int *rank)
+{
+	int rc = live__launcher_rank(rank);
+	if (*rank < 0)
+		*rank = 0; /* no launcher: the only process */
+	return rc;
 }
 
 int live__config_resolve(const live_options *opts, live__config *cfg)

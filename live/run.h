@@ -172,6 +172,12 @@ uint32_t live__name_hash(const char *name, size_t len);
 
 /* env.c */
 int live__config_resolve(const live_options *opts, live__config *cfg);
+/*
+ * The rank a launcher gave this process: the first of $RANK,
+ * $OMPI_COMM_WORLD_RANK, $PMI_RANK, $SLURM_PROCID that is set; -1 when none
+ * is (env.c). LIVE_EPARSE naming the variable when its value is not a rank.
+ */
+int live__launcher_rank(int *rank);
 void live__config_free(live__config *cfg);
 
 /* fsutil.c */

@@ -47,28 +47,19 @@ typedef struct apply {
 	size_t nouts;
 } apply;
 
-/* Parse a file of the commit (dvc.yaml, dvc.lock) through a temp file: the parsers read paths. */
+/* Parse a file of the commit (dvc.yaml, dvc.lock); none: no stages, no outs. */
 static int load_from_commit(apply *a, const char *path, tr_pipeline *p, tr_lock *l)
 {
 	live__buf b = {0};
 	int rc = tr_git_read_blob(a->g, a->sha, path, &b);
 	if (rc == LIVE_ENOTFOUND) {
 		live__buf_free(&b);
-		return 0; /* none: no stages, no outs */
+		return 0;
 	}
-	char tmp[PATH_MAX + 64];
-	snprintf(tmp, sizeof(tmp), ".dvc/tmp/exp-apply-%.7s-%s", a->sha, path);
-	FILE *f = rc ? NULL : fopen(tmp, "wb");
-	if (!rc && !f)
-		rc = live__fail_errno(LIVE_EIO, errno, "%s", tmp);
-	if (f) {
-		size_t w = fwrite(b.data, 1, b.len, f);
-		if ((fclose(f) != 0 || w != b.len) && !rc)
-			rc = live__fail_errno(LIVE_EIO, errno, "%s: write", tmp);
-		if (!rc)
-			rc = p ? tr_dvcyaml_load(tmp, p) : tr_lock_load(tmp, l);
-		unlink(tmp);
-	}
+	char tag[64];
+	snprintf(tag, sizeof(tag), "apply-%.7s-%s", a->sha, path);
+	if (!rc)
+		rc = exp_parse_dvc_bytes(&b, tag, p, l);
 	live__buf_free(&b);
 	return rc;
 }

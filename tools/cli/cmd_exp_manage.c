@@ -465,3 +465,20 @@ out:
 		close(lockfd);
 	return rc ? 1 : 0;
 }
+
+int exp_parse_dvc_bytes(const live__buf *b, const char *tag, tr_pipeline *p, tr_lock *l)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), ".dvc/tmp/live-%.200s-%ld", tag, (long)getpid());
+	FILE *f = fopen(tmp, "wb");
+	if (!f)
+		return live__fail_errno(LIVE_EIO, errno, "%s", tmp);
+	size_t w = b->len ? fwrite(b->data, 1, b->len, f) : 0;
+	int rc = 0;
+	if ((fclose(f) != 0 || w != b->len))
+		rc = live__fail_errno(LIVE_EIO, errno, "%s: write", tmp);
+	if (!rc)
+		rc = p ? tr_dvcyaml_load(tmp, p) : tr_lock_load(tmp, l);
+	unlink(tmp);
+	return rc;
+}

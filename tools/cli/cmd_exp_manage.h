@@ -48,6 +48,13 @@ int exp_ref_contains(tr_git *g, const exp_ref *r, const char *sha);
 int exp_lookup(tr_git *g, const exp_refs *all, const char *rev, char sha[41], unsigned char *hit);
 
 /*
+ * Parse the bytes of a commit's dvc.yaml (into p) or dvc.lock (into l): the
+ * parsers read paths, so through .dvc/tmp/live-<tag> (removed after; `tag`
+ * names the commit and the file, and appears in parse errors).
+ */
+int exp_parse_dvc_bytes(const live__buf *b, const char *tag, tr_pipeline *p, tr_lock *l);
+
+/*
  * Paths that are results of the pipeline, not changes a user made: dvc.lock,
  * .gitignore files, the outs of every stage (and a live out's summary and
  * report). `p` may be NULL.

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd_exp_manage.h"
 #include "expsync.h"
 
 int sync_objs_add(sync_objs *s, const char *md5, const char *path, const char *ctx)
@@ -118,25 +119,16 @@ void sync_collector_free(sync_collector *c)
 	tr_strv_free(c->ctx, c->nctx);
 }
 
-/* A blob parsed through a temp file in .dvc/tmp (the parsers read paths). */
+/* A blob of `commit`, parsed (exp_parse_dvc_bytes). */
 static int parse_blob(sync_collector *c, const char *blob, const char *commit, const char *name, tr_pipeline *p,
                       tr_lock *l)
 {
 	live__buf b = {0};
 	int rc = tr_git_read_blob_id(c->g, blob, &b);
-	char tmp[128];
-	snprintf(tmp, sizeof(tmp), ".dvc/tmp/live-sync-%ld-%.7s-%s", (long)getpid(), commit, name);
-	FILE *f = rc ? NULL : fopen(tmp, "wb");
-	if (!rc && !f)
-		rc = live__fail_errno(LIVE_EIO, errno, "%s", tmp);
-	if (f) {
-		size_t w = b.len ? fwrite(b.data, 1, b.len, f) : 0;
-		if ((fclose(f) != 0 || w != b.len) && !rc)
-			rc = live__fail_errno(LIVE_EIO, errno, "%s: write", tmp);
-		if (!rc)
-			rc = p ? tr_dvcyaml_load(tmp, p) : tr_lock_load(tmp, l);
-		unlink(tmp);
-	}
+	char tag[128];
+	snprintf(tag, sizeof(tag), "sync-%.7s-%s", commit, name);
+	if (!rc)
+		rc = exp_parse_dvc_bytes(&b, tag, p, l);
 	live__buf_free(&b);
 	return rc;
 }
