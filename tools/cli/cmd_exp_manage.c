@@ -47,6 +47,40 @@ static int cmp_ref(const void *a, const void *b)
 }
 
 /*
+ * The experiment refs among names[i] -> shas[i] (of DVC's shape; exec/,
+ * stash and others left out), into out->v, sorted; the names kept are
+ * taken (set to NULL in `names`).
+ */
+static int take_exp_refs(char **names, size_t n, char **shas, exp_refs *out)
+{
+	out->n = 0;
+	out->v = calloc(n ? n : 1, sizeof(*out->v));
+	if (!out->v)
+		return live__fail(LIVE_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		exp_ref *r = &out->v[out->n];
+		const char *name;
+		if (!parse_exp_ref(names[i], r->baseline, &name))
+			continue;
+		r->ref = names[i];
+		names[i] = NULL;
+		r->name = r->ref + (name - r->ref);
+		snprintf(r->tip, sizeof(r->tip), "%s", shas[i]);
+		out->n++;
+	}
+	qsort(out->v, out->n, sizeof(*out->v), cmp_ref);
+	return 0;
+}
+
+int exp_refs_from(char **names, char **shas, size_t n, exp_refs *out)
+{
+	int rc = take_exp_refs(names, n, shas, out);
+	tr_strv_free(names, n);
+	tr_strv_free(shas, n);
+	return rc;
+}
+
+/*
  * The experiment refs that lead to commits (tags peeled), and in *bad (when
  * not NULL) those of an experiment's shape that lead to no commit: a blob, a
  * tree, a missing object. Those are no experiments; live never moves or
@@ -62,20 +96,7 @@ static int load_refs(tr_git *g, exp_refs *out, tr_badref **bad, size_t *nbad)
 	int rc = tr_git_ref_commits_ex(g, "refs/exps/", &names, &shas, &n, &b, &nb);
 	if (rc)
 		return rc;
-	out->v = calloc(n ? n : 1, sizeof(*out->v));
-	if (!out->v)
-		rc = live__fail(LIVE_ENOMEM, "out of memory");
-	for (size_t i = 0; !rc && i < n; i++) {
-		exp_ref *r = &out->v[out->n];
-		const char *name;
-		if (!parse_exp_ref(names[i], r->baseline, &name))
-			continue; /* exec/, stash, or not DVC's shape */
-		r->ref = names[i];
-		names[i] = NULL;
-		r->name = r->ref + (name - r->ref);
-		snprintf(r->tip, sizeof(r->tip), "%s", shas[i]);
-		out->n++;
-	}
+	rc = take_exp_refs(names, n, shas, out);
 	/* Keep only the bad refs that look like experiments. */
 	size_t kept = 0;
 	for (size_t i = 0; i < nb; i++) {
@@ -98,8 +119,6 @@ static int load_refs(tr_git *g, exp_refs *out, tr_badref **bad, size_t *nbad)
 	tr_strv_free(shas, n);
 	if (rc)
 		exp_refs_free(out);
-	else
-		qsort(out->v, out->n, sizeof(*out->v), cmp_ref);
 	return rc;
 }
 

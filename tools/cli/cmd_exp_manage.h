@@ -29,6 +29,8 @@ typedef struct exp_refs {
 int exp_refs_load(tr_git *g, exp_refs *out);
 /* The experiment refs a git remote has (cmd_exp_sync.c), for `live exp list <remote>`. */
 int exp_refs_load_remote(tr_git *g, const char *git_remote, exp_refs *out);
+/* The experiment refs among names[i] -> shas[i] (a ref listing), sorted; frees both arrays. */
+int exp_refs_from(char **names, char **shas, size_t n, exp_refs *out);
 void exp_refs_free(exp_refs *r);
 
 /*

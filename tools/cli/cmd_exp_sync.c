@@ -180,48 +180,6 @@ static int choose(tr_git *g, const opts *o, const exp_refs *all, const char *hea
 
 /* ---- git: what the remote has ------------------------------------------------- */
 
-static int is_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-static int cmp_ref(const void *a, const void *b)
-{
-	return strcmp(((const exp_ref *)a)->ref, ((const exp_ref *)b)->ref);
-}
-
-/* The remote's refs of DVC's experiment shape, refs/exps/<2 hex>/<38 hex>/<name>; frees the arrays. */
-static int remote_exp_refs(char **names, char **shas, size_t n, exp_refs *out)
-{
-	out->n = 0;
-	out->v = calloc(n + 1, sizeof(*out->v));
-	int rc = out->v ? 0 : live__fail(LIVE_ENOMEM, "out of memory");
-	for (size_t i = 0; !rc && i < n; i++) {
-		const char *p = names[i] + strlen("refs/exps/");
-		if (strlen(p) < 43 || !is_hex(p, 2) || p[2] != '/' || !is_hex(p + 3, 38) || p[41] != '/' ||
-		    strchr(p + 42, '/'))
-			continue;
-		exp_ref *r = &out->v[out->n++];
-		memcpy(r->baseline, p, 2);
-		memcpy(r->baseline + 2, p + 3, 38);
-		r->baseline[40] = 0;
-		r->ref = names[i];
-		names[i] = NULL;
-		r->name = r->ref + strlen("refs/exps/") + 42;
-		snprintf(r->tip, sizeof(r->tip), "%s", shas[i]);
-	}
-	tr_strv_free(names, n);
-	tr_strv_free(shas, n);
-	if (rc)
-		exp_refs_free(out);
-	else
-		qsort(out->v, out->n, sizeof(*out->v), cmp_ref);
-	return rc;
-}
-
 static int load_remote(tr_git_remote *gr, int for_push, exp_refs *out)
 {
 	char **names, **shas;
@@ -229,7 +187,7 @@ static int load_remote(tr_git_remote *gr, int for_push, exp_refs *out)
 	out->v = NULL;
 	out->n = 0;
 	int rc = tr_git_remote_refs(gr, for_push, "refs/exps/", &names, &shas, &n);
-	return rc ? rc : remote_exp_refs(names, shas, n, out);
+	return rc ? rc : exp_refs_from(names, shas, n, out);
 }
 
 int exp_refs_load_remote(tr_git *g, const char *git_remote, exp_refs *out)
