@@ -18,6 +18,11 @@ packages=(
 	locales         # de_DE locale source: tests compile a decimal-comma locale with localedef
 	git             # the CLI tests read results with the git command line, as an outside reader
 	python3         # tests cross-check md5 rules and run a dvclive 0.x-style trainer (stdlib only)
+	openssh-server  # test_cli_remote_net: exp push/pull/list over ssh to a private sshd on 127.0.0.1
+	                # (under systemd the package also enables the system's sshd on port 22; the test
+	                # does not use it: `systemctl disable --now ssh` if unwanted)
+	openssh-client  # test_cli_remote_net: ssh-agent, ssh-add, ssh-keygen, ssh-keyscan
+	openssl         # test_cli_remote_net: a self-signed certificate for the https server
 	chromium        # the browser test opens the HTML report and plots.html headless, offline
 	valgrind        # tools/test.sh runs the library tests under memcheck
 	clang           # tools/fuzz.sh: the libFuzzer targets build with clang only

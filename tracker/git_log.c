@@ -191,3 +191,39 @@ int tr_git_ref_commits_ex(tr_git *g, const char *prefix, char ***names, char ***
 	}
 	return rc;
 }
+
+int tr_git_commits_between(tr_git *g, const char *tip, const char *hide, char ***shas, size_t *n)
+{
+	*shas = NULL;
+	*n = 0;
+	git_oid id;
+	if (!tip || strlen(tip) != 40 || git_oid_fromstr(&id, tip) != 0)
+		return live__fail(LIVE_EINVALID, "'%.48s' is not a commit id", tip ? tip : "(null)");
+	git_revwalk *walk = NULL;
+	if (git_revwalk_new(&walk, g->repo) != 0)
+		return fail_git("revwalk");
+	int rc = 0;
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL);
+	if (git_revwalk_push(walk, &id) != 0)
+		rc = fail_git(tip);
+	git_oid hid;
+	if (!rc && hide && *hide && strlen(hide) == 40 && git_oid_fromstr(&hid, hide) == 0 &&
+	    git_odb_exists(g->odb, &hid) && git_revwalk_hide(walk, &hid) != 0)
+		rc = fail_git(hide);
+	size_t cap = 0;
+	int gerr = 0;
+	while (!rc && (gerr = git_revwalk_next(&id, walk)) == 0) {
+		char hex[41];
+		git_oid_tostr(hex, sizeof(hex), &id);
+		rc = tr__strv_push(shas, n, &cap, hex);
+	}
+	if (!rc && gerr != GIT_ITEROVER)
+		rc = fail_git("revwalk");
+	git_revwalk_free(walk);
+	if (rc) {
+		tr_strv_free(*shas, *n);
+		*shas = NULL;
+		*n = 0;
+	}
+	return rc;
+}

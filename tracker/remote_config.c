@@ -201,7 +201,7 @@ static size_t ini_find_key(const ini *f, size_t section, const char *key)
 
 /* ---- paths -------------------------------------------------------------------------- */
 
-static int has_scheme(const char *s)
+int tr_url_has_scheme(const char *s)
 {
 	const char *p = strstr(s, "://");
 	if (!p || p == s)
@@ -211,6 +211,18 @@ static int has_scheme(const char *s)
 		      *c == '+' || *c == '-' || *c == '.'))
 			return 0;
 	return 1;
+}
+
+void tr_url_shown(const char *url, char *out, size_t size)
+{
+	const char *auth = tr_url_has_scheme(url) ? strstr(url, "://") + 3 : NULL;
+	const char *at = auth ? strpbrk(auth, "@/") : NULL;
+	const char *colon = at && *at == '@' ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (!colon) {
+		snprintf(out, size, "%s", url);
+		return;
+	}
+	snprintf(out, size, "%.*s:***%s", (int)(colon - url), url, at);
 }
 
 /* "/a/b/../c/./d" -> "/a/c/d": `abs` must start with '/'; the result is malloc'd. */
@@ -299,7 +311,7 @@ static int url_path(const char *confdir, const char *url, char **out)
 		p = url + 7;
 		if (*p != '/')
 			return 0; /* file://host/...: not a local folder */
-	} else if (has_scheme(url) || !*url) {
+	} else if (tr_url_has_scheme(url) || !*url) {
 		return 0;
 	}
 	*out = *p == '/' ? normalize(p) : join_normalized(confdir, p);
@@ -451,7 +463,7 @@ static int valid_name(const char *s)
 static int stored_url(const char *root, const char *cwd, const char *url, char **out)
 {
 	*out = NULL;
-	if (has_scheme(url) || url[0] == '/') {
+	if (tr_url_has_scheme(url) || url[0] == '/') {
 		*out = strdup(url);
 	} else {
 		char dvcdir[PATH_MAX];

@@ -643,6 +643,10 @@ int tr_git_worktree_dvc_files(tr_git *g, char ***paths, size_t *n);
 typedef struct tr_git_remote tr_git_remote;
 
 /* Resolve `spec` without connecting; LIVE_ENOTFOUND when it is neither a remote nor a URL/path. */
+/* 1 if `s` starts with "<scheme>://" (remote_config.c). */
+int tr_url_has_scheme(const char *s);
+/* `url` for messages: a password ("scheme://user:password@host...") shown as "***", as git does. */
+void tr_url_shown(const char *url, char *out, size_t size);
 int tr_git_remote_open(tr_git *g, const char *spec, tr_git_remote **out);
 void tr_git_remote_free(tr_git_remote *r);
 /* "'origin' (url)" or "'url'": how messages name it. */
@@ -672,7 +676,7 @@ int tr_git_remote_push(tr_git_remote *r, char *const *refs, const int *force, si
 /*
  * The commits reachable from `tip` and not from `hide` (NULL or "": none
  * hidden; a `hide` missing from the repository hides nothing), tip first.
- * Free with tr_strv_free.
+ * Free with tr_strv_free (git_log.c).
  */
 int tr_git_commits_between(tr_git *g, const char *tip, const char *hide, char ***shas, size_t *n);
 

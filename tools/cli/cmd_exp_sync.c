@@ -36,6 +36,7 @@
 typedef struct opts {
 	const char *cmd; /* "push" or "pull" */
 	const char *git_remote;
+	char shown[1024]; /* git_remote for messages, a password as *** */
 	char **names;
 	int nnames;
 	int all, force, no_cache;
@@ -95,6 +96,7 @@ static int parse_opts(int argc, char **argv, opts *o)
 	if (!o->git_remote)
 		return cli_error("live exp %s: name the Git remote: live exp %s <git_remote> [<experiment>...]",
 		                 o->cmd, o->cmd);
+	tr_url_shown(o->git_remote, o->shown, sizeof(o->shown));
 	if (o->nnames && (o->all || o->rev))
 		return cli_error("live exp %s: name experiments, or choose them with -A or --rev, not both",
 		                 o->cmd);
@@ -163,7 +165,7 @@ static int choose(tr_git *g, const opts *o, const exp_refs *all, const char *hea
 		else if (found > 0 && !strcmp(o->cmd, "push"))
 			rc = cli_error("'%s' is not a valid experiment name", o->names[k]);
 		else if (found > 0)
-			rc = cli_error("Experiment '%s' does not exist in '%s'", o->names[k], o->git_remote);
+			rc = cli_error("Experiment '%s' does not exist in '%s'", o->names[k], o->shown);
 		else
 			chosen[i] = 1;
 	}
@@ -328,7 +330,7 @@ int cmd_exp_push(int argc, char **argv)
 		if ((rc = collect_items(g, items, n, 0, &col, &objects)) == 0)
 			rc = sync_push_cache(root, cache, &objects, o.jobs, &st);
 		if (rc) {
-			rc = cli_error("%s; nothing was pushed to Git remote '%s'", live_errmsg(), o.git_remote);
+			rc = cli_error("%s; nothing was pushed to Git remote '%s'", live_errmsg(), o.shown);
 			goto out;
 		}
 		print_stats("Pushed", "to", cache, &st, "there");
@@ -356,16 +358,16 @@ int cmd_exp_push(int argc, char **argv)
 		if (it->state == ST_NEW || it->state == ST_FF || it->state == ST_FORCE)
 			it->rejected = rejected[k++];
 		if (it->state == ST_SAME)
-			printf("Experiment '%s' is up to date on Git remote '%s'.\n", it->e->name, o.git_remote);
+			printf("Experiment '%s' is up to date on Git remote '%s'.\n", it->e->name, o.shown);
 		else if (it->state == ST_DIVERGED)
 			rc = cli_error("Local experiment '%s' has diverged from remote experiment with the same name. "
 			               "To override the remote experiment re-run with '--force'.",
 			               it->e->name);
 		else if (it->rejected)
-			rc = cli_error("Git remote '%s' refused experiment '%s' (%s): %s", o.git_remote, it->e->name,
+			rc = cli_error("Git remote '%s' refused experiment '%s' (%s): %s", o.shown, it->e->name,
 			               it->e->ref, it->rejected);
 		else
-			printf("Pushed experiment '%s' to Git remote '%s'.\n", it->e->name, o.git_remote);
+			printf("Pushed experiment '%s' to Git remote '%s'.\n", it->e->name, o.shown);
 	}
 out:
 	free(refs);
@@ -478,13 +480,13 @@ int cmd_exp_pull(int argc, char **argv)
 				rc = cli_error("%s", live_errmsg());
 				continue;
 			}
-			printf("Pulled experiment '%s' from Git remote '%s'.\n", it->e->name, o.git_remote);
+			printf("Pulled experiment '%s' from Git remote '%s'.\n", it->e->name, o.shown);
 		} else if (it->state == ST_DIVERGED) {
 			rc = cli_error("Local experiment '%s' has diverged from remote experiment with the same name. "
 			               "To override the local experiment re-run with '--force'.",
 			               it->e->name);
 		} else {
-			printf("Experiment '%s' is up to date with Git remote '%s'.\n", it->e->name, o.git_remote);
+			printf("Experiment '%s' is up to date with Git remote '%s'.\n", it->e->name, o.shown);
 		}
 	}
 	if (fails.n) {
