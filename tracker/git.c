@@ -28,7 +28,7 @@ static const char no_identity[] =
 /* ---- errors ------------------------------------------------------------------ */
 
 /* libgit2's last message on one line; it may have none (NULL in 1.5). */
-static void git_message(int gerr, char *buf, size_t size)
+void tr__git_message(int gerr, char *buf, size_t size)
 {
 	const git_error *e = git_error_last();
 	size_t n;
@@ -50,8 +50,7 @@ static void git_message(int gerr, char *buf, size_t size)
  * Set this thread's message and return `code`. Control characters in the
  * names it quotes are shown as '?', so that the message stays one line.
  */
-static int fail(int code, const char *fmt, ...) LIVE__PRINTF(2, 3);
-static int fail(int code, const char *fmt, ...)
+int tr__git_fail(int code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -67,17 +66,16 @@ static int fail(int code, const char *fmt, ...)
 }
 
 /* `code` with the message "<what>: <libgit2's message>". */
-static int fail_git(int code, int gerr, const char *fmt, ...) LIVE__PRINTF(3, 4);
-static int fail_git(int code, int gerr, const char *fmt, ...)
+int tr__git_fail_git(int code, int gerr, const char *fmt, ...)
 {
 	char what[512], why[512];
 	va_list ap;
 
-	git_message(gerr, why, sizeof(why));
+	tr__git_message(gerr, why, sizeof(why));
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return fail(code, "%s: %s", what, why);
+	return tr__git_fail(code, "%s: %s", what, why);
 }
 
 /* The code for errno `err` (LIVE_ENOTFOUND for ENOENT), with "<what>: <strerror>". */
@@ -90,7 +88,8 @@ static int fail_errno(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return fail(err == ENOENT ? LIVE_ENOTFOUND : live__errno_code(err), "%s: %s", what, strerror(err));
+	return tr__git_fail(err == ENOENT ? LIVE_ENOTFOUND : live__errno_code(err), "%s: %s", what,
+	                    strerror(err));
 }
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -104,15 +103,15 @@ static void init_libgit2(void)
 	init_rc = git_libgit2_init();
 }
 
-static int ensure_init(void)
+int tr__git_init(void)
 {
 	pthread_once(&init_once, init_libgit2);
 	if (init_rc < 0)
-		return fail_git(LIVE_EGIT, init_rc, "cannot initialise libgit2");
+		return tr__git_fail_git(LIVE_EGIT, init_rc, "cannot initialise libgit2");
 	return 0;
 }
 
-static int is_hex40(const char *s)
+int tr__git_is_hex40(const char *s)
 {
 	if (!s)
 		return 0;
@@ -124,10 +123,11 @@ static int is_hex40(const char *s)
 }
 
 /* Parse a 40-hex commit id given by the caller; `what` names it in the message. */
-static int parse_sha(const char *hex, git_oid *out, const char *what)
+int tr__git_parse_sha(const char *hex, git_oid *out, const char *what)
 {
-	if (!is_hex40(hex))
-		return fail(LIVE_EINVALID, "%s '%s': not a 40-hex git object id", what, hex ? hex : "(null)");
+	if (!tr__git_is_hex40(hex))
+		return tr__git_fail(LIVE_EINVALID, "%s '%s': not a 40-hex git object id", what,
+		                    hex ? hex : "(null)");
 	git_oid_fromstrn(out, hex, 40);
 	return 0;
 }
@@ -240,7 +240,7 @@ static int fail_ownership(const char *path)
 	ownership_dir(path, dir, sizeof(dir));
 	owner_of(dir, owner, sizeof(owner));
 	shell_word(dir, word, sizeof(word));
-	return fail(LIVE_EGIT,
+	return tr__git_fail(LIVE_EGIT,
 	            "%s: the repository is owned by someone else%s%s%s, so git refuses it (detected "
 	            "dubious ownership); if you trust it, run `git config --global --add safe.directory %s`",
 	            dir, owner[0] ? " (" : "", owner, owner[0] ? ")" : "", word);
@@ -255,8 +255,8 @@ int tr_git_open(const char *path, tr_git **out)
 
 	*out = NULL;
 	if (!path || !*path)
-		return fail(LIVE_EINVALID, "git: no path given to open the repository from");
-	if ((rc = ensure_init()) < 0)
+		return tr__git_fail(LIVE_EINVALID, "git: no path given to open the repository from");
+	if ((rc = tr__git_init()) < 0)
 		return rc;
 	rc = git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_CROSS_FS, NULL);
 	if (refused_for_ownership(rc))
@@ -265,12 +265,12 @@ int tr_git_open(const char *path, tr_git **out)
 		struct stat st;
 		if (stat(path, &st) != 0)
 			return fail_errno(errno, "%s", path);
-		return fail(LIVE_EGIT, "%s: not a git repository (run `git init` first)", path);
+		return tr__git_fail(LIVE_EGIT, "%s: not a git repository (run `git init` first)", path);
 	}
 	if (rc < 0)
-		return fail_git(LIVE_EGIT, rc, "%s: cannot open the git repository", path);
+		return tr__git_fail_git(LIVE_EGIT, rc, "%s: cannot open the git repository", path);
 	if (git_repository_is_bare(repo) || !git_repository_workdir(repo)) {
-		rc = fail(LIVE_EGIT, "%s: bare repository: live needs a git work tree",
+		rc = tr__git_fail(LIVE_EGIT, "%s: bare repository: live needs a git work tree",
 		          git_repository_path(repo));
 		git_repository_free(repo);
 		return rc;
@@ -280,7 +280,7 @@ int tr_git_open(const char *path, tr_git **out)
 	if (!g || !(g->root = strdup(git_repository_workdir(repo)))) {
 		free(g);
 		git_repository_free(repo);
-		return fail(LIVE_ENOMEM, "git: out of memory");
+		return tr__git_fail(LIVE_ENOMEM, "git: out of memory");
 	}
 	g->repo = repo;
 	size_t n = strlen(g->root);
@@ -288,13 +288,13 @@ int tr_git_open(const char *path, tr_git **out)
 		g->root[--n] = '\0';
 
 	if ((rc = git_repository_odb(&g->odb, repo)) < 0) {
-		rc = fail_git(LIVE_EGIT, rc, "%s: cannot open the object database", g->root);
+		rc = tr__git_fail_git(LIVE_EGIT, rc, "%s: cannot open the object database", g->root);
 		tr_git_free(g);
 		return rc;
 	}
 	g->trust_exec = 1;
 	if ((rc = git_repository_config_snapshot(&cfg, repo)) < 0) {
-		rc = fail_git(LIVE_EGIT, rc, "%s: cannot read the git configuration", g->root);
+		rc = tr__git_fail_git(LIVE_EGIT, rc, "%s: cannot read the git configuration", g->root);
 		tr_git_free(g);
 		return rc;
 	}
@@ -328,13 +328,13 @@ int tr_git_head(tr_git *g, char sha[41])
 
 	rc = git_repository_head(&head, g->repo);
 	if (rc == GIT_EUNBORNBRANCH)
-		return fail(LIVE_EGIT, "the repository has no commits yet: commit your files first");
+		return tr__git_fail(LIVE_EGIT, "the repository has no commits yet: commit your files first");
 	if (rc < 0)
-		return fail_git(LIVE_EGIT, rc, "%s: cannot read HEAD", g->root);
+		return tr__git_fail_git(LIVE_EGIT, rc, "%s: cannot read HEAD", g->root);
 	rc = git_reference_peel(&commit, head, GIT_OBJECT_COMMIT);
 	git_reference_free(head);
 	if (rc < 0)
-		return fail_git(LIVE_EGIT, rc, "%s: HEAD is not a commit", g->root);
+		return tr__git_fail_git(LIVE_EGIT, rc, "%s: HEAD is not a commit", g->root);
 	git_oid_tostr(sha, 41, git_object_id(commit));
 	git_object_free(commit);
 	return 0;
@@ -345,7 +345,7 @@ int tr_git_check_identity(tr_git *g)
 	git_signature *sig = NULL;
 
 	if (git_signature_default(&sig, g->repo) < 0)
-		return fail(LIVE_EGIT, "%s", no_identity);
+		return tr__git_fail(LIVE_EGIT, "%s", no_identity);
 	git_signature_free(sig);
 	return 0;
 }
@@ -358,19 +358,20 @@ static int check_rel(const char *rel)
 	const char *p = rel;
 
 	if (!rel || !*rel)
-		return fail(LIVE_EINVALID, "commit: empty path");
+		return tr__git_fail(LIVE_EINVALID, "commit: empty path");
 	if (*rel == '/')
-		return fail(LIVE_EINVALID, "commit: path '%s': must be relative to the repository root", rel);
+		return tr__git_fail(LIVE_EINVALID,
+		                    "commit: path '%s': must be relative to the repository root", rel);
 	while (*p) {
 		size_t n = strcspn(p, "/");
 		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.') ||
 		    (n == 4 && strncasecmp(p, ".git", 4) == 0))
-			return fail(LIVE_EINVALID,
+			return tr__git_fail(LIVE_EINVALID,
 			            "commit: path '%s': empty, '.', '..' or '.git' parts are not allowed",
 			            rel);
 		p += n;
 		if (*p == '/' && !*++p)
-			return fail(LIVE_EINVALID, "commit: path '%s': trailing '/'", rel);
+			return tr__git_fail(LIVE_EINVALID, "commit: path '%s': trailing '/'", rel);
 	}
 	return 0;
 }
@@ -406,7 +407,7 @@ static int blob_from_worktree(tr_git *g, git_tree *parent_tree, const char *rel,
 	int rc;
 
 	if (!full)
-		return fail(LIVE_ENOMEM, "commit: out of memory");
+		return tr__git_fail(LIVE_ENOMEM, "commit: out of memory");
 	snprintf(full, n, "%s/%s", g->root, rel);
 	if (lstat(full, &st) != 0) {
 		int err = errno;
@@ -427,12 +428,12 @@ static int blob_from_worktree(tr_git *g, git_tree *parent_tree, const char *rel,
 		}
 	} else {
 		free(full);
-		return fail(LIVE_EINVALID, "commit: %s: not a regular file or symlink", rel);
+		return tr__git_fail(LIVE_EINVALID, "commit: %s: not a regular file or symlink", rel);
 	}
 	free(full);
 	/* A new file, or a symlink: store it (the hash above only saves work, errors included). */
 	if ((rc = git_blob_create_from_workdir(id, g->repo, rel)) < 0)
-		return fail_git(LIVE_EGIT, rc, "commit: %s", rel);
+		return tr__git_fail_git(LIVE_EGIT, rc, "commit: %s", rel);
 	return 0;
 }
 
@@ -456,9 +457,9 @@ static int apply_updates(tr_git *g, git_tree **tree, const git_tree_update *up, 
 	if (n == 0)
 		return 0;
 	if ((rc = git_tree_create_updated(&id, g->repo, *tree, n, up)) < 0)
-		return fail_git(LIVE_EGIT, rc, "commit: cannot build the tree");
+		return tr__git_fail_git(LIVE_EGIT, rc, "commit: cannot build the tree");
 	if ((rc = git_tree_lookup(&next, g->repo, &id)) < 0)
-		return fail_git(LIVE_EGIT, rc, "commit: cannot read the new tree");
+		return tr__git_fail_git(LIVE_EGIT, rc, "commit: cannot read the new tree");
 	git_tree_free(*tree);
 	*tree = next;
 	return 0;
@@ -502,33 +503,33 @@ static int commit_files(tr_git *g, const char *parent, const tr_git_file *files,
 	char *message = NULL;
 	int rc;
 
-	if ((rc = parse_sha(parent, &parent_id, "commit: parent")) < 0)
+	if ((rc = tr__git_parse_sha(parent, &parent_id, "commit: parent")) < 0)
 		return rc;
 	if (!exp_hash || !*exp_hash || strpbrk(exp_hash, "\n\r"))
-		return fail(LIVE_EINVALID, "commit: the experiment hash is empty or spans lines");
+		return tr__git_fail(LIVE_EINVALID, "commit: the experiment hash is empty or spans lines");
 	if (nfiles > 0 && !files)
-		return fail(LIVE_EINVALID, "commit: no file list");
+		return tr__git_fail(LIVE_EINVALID, "commit: no file list");
 	/* Everything that can be refused is refused before any object is written. */
 	for (size_t i = 0; i < nfiles; i++) {
 		if ((rc = check_rel(files[i].rel)) < 0)
 			return rc;
 	}
 	if (git_signature_default(&sig, g->repo) < 0)
-		return fail(LIVE_EGIT, "%s", no_identity);
+		return tr__git_fail(LIVE_EGIT, "%s", no_identity);
 
 	if ((rc = git_commit_lookup(&parent_commit, g->repo, &parent_id)) < 0) {
-		rc = fail_git(LIVE_EGIT, rc, "commit: parent %s", parent);
+		rc = tr__git_fail_git(LIVE_EGIT, rc, "commit: parent %s", parent);
 		goto out;
 	}
 	if ((rc = git_commit_tree(&tree, parent_commit)) < 0) {
-		rc = fail_git(LIVE_EGIT, rc, "commit: tree of %s", parent);
+		rc = tr__git_fail_git(LIVE_EGIT, rc, "commit: tree of %s", parent);
 		goto out;
 	}
 
 	/* Upserts fill the array from the start, removals from the end (see update_tree). */
 	up = calloc(nfiles ? nfiles : 1, sizeof(*up));
 	if (!up) {
-		rc = fail(LIVE_ENOMEM, "commit: out of memory");
+		rc = tr__git_fail(LIVE_ENOMEM, "commit: out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < nfiles; i++) {
@@ -551,7 +552,7 @@ static int commit_files(tr_git *g, const char *parent, const tr_git_file *files,
 		if (f->data) {
 			u->filemode = tree_mode(tree, f->rel, GIT_FILEMODE_BLOB);
 			if ((rc = git_blob_create_from_buffer(&u->id, g->repo, f->data, f->len)) < 0) {
-				rc = fail_git(LIVE_EGIT, rc, "commit: %s", f->rel);
+				rc = tr__git_fail_git(LIVE_EGIT, rc, "commit: %s", f->rel);
 				goto out;
 			}
 		} else if ((rc = blob_from_worktree(g, tree, f->rel, &u->id, &u->filemode)) < 0) {
@@ -568,7 +569,7 @@ static int commit_files(tr_git *g, const char *parent, const tr_git_file *files,
 
 	size_t n = strlen(exp_hash) + sizeof("dvc: commit experiment \n");
 	if (!(message = malloc(n))) {
-		rc = fail(LIVE_ENOMEM, "commit: out of memory");
+		rc = tr__git_fail(LIVE_ENOMEM, "commit: out of memory");
 		goto out;
 	}
 	snprintf(message, n, "dvc: commit experiment %s\n", exp_hash);
@@ -576,7 +577,7 @@ static int commit_files(tr_git *g, const char *parent, const tr_git_file *files,
 	const git_commit *parents[1] = {parent_commit};
 	rc = git_commit_create(&commit_id, g->repo, NULL, sig, sig, NULL, message, tree, 1, parents);
 	if (rc < 0) {
-		rc = fail_git(LIVE_EGIT, rc, "commit on %s", parent);
+		rc = tr__git_fail_git(LIVE_EGIT, rc, "commit on %s", parent);
 		goto out;
 	}
 	git_oid_tostr(sha_out, 41, &commit_id);
@@ -588,252 +589,6 @@ out:
 	git_tree_free(tree);
 	git_commit_free(parent_commit);
 	return rc;
-}
-
-/* ---- refs -------------------------------------------------------------------- */
-
-/*
- * The ref that an update of `ref` moves: `ref` itself, or, when it is
- * symbolic, the ref at the end of its chain (existing or not), as
- * `git update-ref` does. DVC moves the experiment branch through
- * EXEC_BRANCH this way.
- */
-static int deref_name(tr_git *g, const char *ref, char **out)
-{
-	char *name = strdup(ref);
-	int depth;
-
-	if (!name)
-		return fail(LIVE_ENOMEM, "ref: out of memory");
-	for (depth = 0; depth < 8; depth++) {
-		git_reference *r = NULL;
-		int rc = git_reference_lookup(&r, g->repo, name);
-		if (rc == GIT_ENOTFOUND)
-			break;
-		if (rc < 0) {
-			rc = fail_git(rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT, rc, "ref %s", name);
-			free(name);
-			return rc;
-		}
-		if (git_reference_type(r) != GIT_REFERENCE_SYMBOLIC) {
-			git_reference_free(r);
-			break;
-		}
-		char *target = strdup(git_reference_symbolic_target(r));
-		git_reference_free(r);
-		free(name);
-		if (!(name = target))
-			return fail(LIVE_ENOMEM, "ref: out of memory");
-	}
-	if (depth == 8) {
-		free(name);
-		return fail(LIVE_EGIT, "ref %s: too many levels of symbolic refs", ref);
-	}
-	*out = name;
-	return 0;
-}
-
-int tr_git_ref_set(tr_git *g, const char *ref, const char *sha, const char *old, const char *log_message)
-{
-	git_oid id, old_id, found;
-	git_reference *r = NULL;
-	char *name = NULL;
-	int rc;
-
-	if ((rc = parse_sha(sha, &id, "ref: new value")) < 0 ||
-	    (old && (rc = parse_sha(old, &old_id, "ref: expected value")) < 0))
-		return rc;
-	if ((rc = deref_name(g, ref, &name)) < 0)
-		return rc;
-	if (old)
-		rc = git_reference_create_matching(&r, g->repo, name, &id, 1, &old_id, log_message);
-	else
-		rc = git_reference_create(&r, g->repo, name, &id, 1, log_message);
-	if (rc >= 0) {
-		git_reference_free(r);
-		free(name);
-		return 0;
-	}
-	char why[512];
-	git_message(rc, why, sizeof(why)); /* before the lookup below replaces it */
-	int code = rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT;
-	if (old) {
-		/* Name what is there instead (read after the fact: for the message only). */
-		char buf[GIT_OID_HEXSZ + 1] = "no ref";
-		int grc = git_reference_name_to_id(&found, g->repo, name);
-		if (grc == 0 && !git_oid_equal(&found, &old_id))
-			git_oid_tostr(buf, sizeof(buf), &found);
-		if (grc == GIT_ENOTFOUND || (grc == 0 && !git_oid_equal(&found, &old_id))) {
-			rc = fail(LIVE_EGIT, "ref %s moved (expected %s, found %s)", name, old, buf);
-			free(name);
-			return rc;
-		}
-	}
-	rc = fail(code, "ref %s -> %s: %s", name, sha, why);
-	free(name);
-	return rc;
-}
-
-int tr_git_ref_set_symbolic(tr_git *g, const char *ref, const char *target, const char *log_message)
-{
-	git_reference *r = NULL;
-	int rc = git_reference_symbolic_create(&r, g->repo, ref, target, 1, log_message);
-
-	if (rc < 0)
-		return fail_git(rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT, rc, "ref %s -> %s", ref,
-		                target);
-	git_reference_free(r);
-	return 0;
-}
-
-int tr_git_ref_get(tr_git *g, const char *ref, char sha_out[41])
-{
-	git_oid id;
-	int rc = git_reference_name_to_id(&id, g->repo, ref);
-
-	if (rc == GIT_ENOTFOUND)
-		return fail(LIVE_ENOTFOUND, "ref %s: not found", ref);
-	if (rc < 0)
-		return fail_git(rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT, rc, "ref %s", ref);
-	git_oid_tostr(sha_out, 41, &id);
-	return 0;
-}
-
-int tr_git_ref_delete(tr_git *g, const char *ref)
-{
-	int rc = git_reference_remove(g->repo, ref);
-
-	if (rc == 0 || rc == GIT_ENOTFOUND)
-		return 0;
-	return fail_git(rc == GIT_EINVALIDSPEC ? LIVE_EINVALID : LIVE_EGIT, rc, "ref %s: cannot delete", ref);
-}
-
-void tr__git_shown(const char *name, char *out, size_t size)
-{
-	size_t k = 0;
-	const unsigned char *p = (const unsigned char *)name;
-
-	if (size == 0)
-		return;
-	for (; *p && k + 8 < size; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			k += (size_t)snprintf(out + k, size - k, "\\x%02x", *p);
-		else
-			out[k++] = (char)*p;
-	}
-	if (*p && k + 3 < size) {
-		memcpy(out + k, "...", 3);
-		k += 3;
-	}
-	out[k] = '\0';
-}
-
-/*
- * Why git would refuse `ref` as (the end of) a ref name after "refs/...":
- * git-check-ref-format(1) as git's refs.c applies it. 0, or 1 with the rule
- * it breaks in `why`. (The rule against a refname that is just "@" concerns
- * whole refnames: git takes "@" as a branch name.) libgit2 1.5 lets a DEL
- * (0x7f) through, so the rules are checked here.
- */
-static int refname_flaw(const char *ref, char *why, size_t size)
-{
-	size_t len = strlen(ref);
-	const char *part = ref;
-
-	if (len == 0)
-		return snprintf(why, size, "it is empty"), 1;
-	if (ref[0] == '/')
-		return snprintf(why, size, "it starts with '/'"), 1;
-	for (const char *p = ref;; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '/' || c == '\0') {
-			size_t n = (size_t)(p - part);
-			if (n == 0 && c == '\0')
-				return snprintf(why, size, "it ends with '/'"), 1;
-			if (n == 0)
-				return snprintf(why, size, "it contains '//'"), 1;
-			if (part[0] == '.')
-				return snprintf(why, size, "a part starts with '.'"), 1;
-			if (n >= 5 && !memcmp(p - 5, ".lock", 5))
-				return snprintf(why, size, "a part ends with '.lock'"), 1;
-			if (c == '\0')
-				break;
-			part = p + 1;
-		} else if (c < 0x20 || c == 0x7f) {
-			return snprintf(why, size, "it contains the control character 0x%02x", c), 1;
-		} else if (c == ' ') {
-			return snprintf(why, size, "it contains a space"), 1;
-		} else if (strchr("~^:?*[\\", c)) {
-			return snprintf(why, size, "it contains '%c'", c), 1;
-		} else if (c == '.' && p[1] == '.') {
-			return snprintf(why, size, "it contains '..'"), 1;
-		} else if (c == '@' && p[1] == '{') {
-			return snprintf(why, size, "it contains '@{'"), 1;
-		}
-	}
-	if (ref[len - 1] == '.')
-		return snprintf(why, size, "it ends with '.'"), 1;
-	return 0;
-}
-
-int tr_git_branch_name_check(const char *name)
-{
-	char why[64], shown[160];
-
-	if (!name)
-		return fail(LIVE_EINVALID, "no branch name given");
-	tr__git_shown(name, shown, sizeof(shown));
-	/* What `git branch` adds to the rules (git check-ref-format --branch). */
-	if (name[0] == '-')
-		snprintf(why, sizeof(why), "it starts with '-'");
-	else if (!strcmp(name, "HEAD"))
-		snprintf(why, sizeof(why), "the name HEAD is reserved");
-	else if (strlen(name) > TR_BRANCH_NAME_MAX)
-		snprintf(why, sizeof(why), "it is longer than %d bytes", TR_BRANCH_NAME_MAX);
-	else if (!refname_flaw(name, why, sizeof(why)))
-		return 0;
-	return fail(LIVE_EINVALID, "'%s' is not a valid branch name: %s (see git check-ref-format)", shown,
-	            why);
-}
-
-int tr_exp_ref_name(const char *baseline, const char *name, char *buf, size_t size)
-{
-	if (name && name[0] == '-')
-		return fail(LIVE_EINVALID, "experiment name '%.64s': a name may not start with '-'", name);
-	int valid = 0, n, rc;
-
-	if (size > 0)
-		buf[0] = '\0';
-	if (!is_hex40(baseline))
-		return fail(LIVE_EINVALID, "baseline '%s': not a 40-hex commit id",
-		            baseline ? baseline : "(null)");
-	if (!name || !*name)
-		return fail(LIVE_EINVALID, "experiment name is empty");
-	if (strchr(name, '/'))
-		return fail(LIVE_EINVALID, "experiment name '%s': must not contain '/'", name);
-	n = snprintf(buf, size, "refs/exps/%.2s/%s/%s", baseline, baseline + 2, name);
-	if (n < 0 || (size_t)n >= size)
-		return fail(LIVE_EINVALID, "experiment name '%s': ref name longer than %zu bytes", name,
-		            size ? size - 1 : 0);
-	if ((rc = ensure_init()) < 0)
-		return rc;
-	char why[64], shown[160];
-	if ((rc = git_reference_name_is_valid(&valid, buf)) < 0)
-		return fail_git(LIVE_EGIT, rc, "experiment name '%s'", name);
-	/* git's rules first, for the reason; libgit2 writes the ref, so its word counts too. */
-	int flawed = refname_flaw(buf, why, sizeof(why));
-	if (!flawed && !valid) {
-		snprintf(why, sizeof(why), "libgit2 refuses it");
-		flawed = 1;
-	}
-	if (flawed) {
-		buf[0] = '\0';
-		tr__git_shown(name, shown, sizeof(shown));
-		return fail(LIVE_EINVALID,
-		            "experiment name '%s': not a valid git ref name: %s (see git check-ref-format)",
-		            shown, why);
-	}
-	return 0;
 }
 
 int tr_git_commit(tr_git *g, const char *parent, const tr_git_file *files, size_t nfiles,

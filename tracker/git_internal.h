@@ -17,7 +17,22 @@ struct tr_git {
 };
 
 /*
- * `name` for a message (git.c): control characters as \xNN, cut with "..."
+ * git.c's helpers for the other git files. tr__git_fail: set this thread's
+ * message (control characters in it shown as '?', one line) and return
+ * `code`; tr__git_fail_git: "<what>: <libgit2's message>"; tr__git_init:
+ * libgit2 initialised once per process; tr__git_parse_sha: a 40-hex id
+ * given by the caller, `what` naming it in the message.
+ */
+/* libgit2's last message for `gerr`, on one line, in buf. */
+void tr__git_message(int gerr, char *buf, size_t size);
+int tr__git_fail(int code, const char *fmt, ...) LIVE__PRINTF(2, 3);
+int tr__git_fail_git(int code, int gerr, const char *fmt, ...) LIVE__PRINTF(3, 4);
+int tr__git_init(void);
+int tr__git_is_hex40(const char *s);
+int tr__git_parse_sha(const char *hex, git_oid *out, const char *what);
+
+/*
+ * `name` for a message (git_refs.c): control characters as \xNN, cut with "..."
  * to fit `size`, so that a message quoting it stays one printable line.
  */
 void tr__git_shown(const char *name, char *out, size_t size);
