@@ -1044,6 +1044,13 @@ static void stage_add_refuses_paths_outside_the_repo(void **state)
 	char *before = must_read("dvc.yaml");
 	EXPECT_ERROR(LIVE("stage", "add", "-n", "other", "-o", "../y", "./other"), "../y");
 	assert_string_equal(must_read("dvc.yaml"), before);
+	/* A stage name dvc.yaml's reader would refuse is refused here first, the file unchanged. */
+	const char *const names[] = { "a.b", "a/b", "a:b", "a@b" }; /* a space is allowed, as in DVC */
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		EXPECT_ERROR(LIVE("stage", "add", "-n", names[i], "./other"),
+			     fmt("invalid stage name '%s' (no punctuation other than '-' and '_'", names[i]));
+		assert_string_equal(must_read("dvc.yaml"), before);
+	}
 	guard_check();
 }
 

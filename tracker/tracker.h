@@ -255,9 +255,15 @@ typedef struct tr_pipeline {
 	size_t n;
 } tr_pipeline;
 
-/* Parse dvc.yaml; LIVE_EPARSE "dvc.yaml:12:5: ..." on anything malformed. */
+/* The params file of a params dependency that names none. */
+#define TR_DEFAULT_PARAMS "params.yaml"
+/* DVC's is_valid_name: no ASCII punctuation but '-' and '_', no control characters; 1 or 0. */
+int tr_stage_name_valid(const char *name);
+/* 1 if `cmd` is nothing but spaces, tabs and line breaks: no command the shell would run. */
+int tr_cmd_blank(const char *cmd);
+/* Parse dvc.yaml; LIVE_EPARSE "dvc.yaml:12:5: ..." on anything malformed (dvcyaml.c). */
 int tr_dvcyaml_load(const char *path, tr_pipeline *out);
-/* Write dvc.yaml as DVC 2.x's serializer orders it (reference 5), atomically. */
+/* Write dvc.yaml as DVC 2.x's serializer orders it (reference 5), atomically (dvcyaml_write.c). */
 int tr_dvcyaml_write(const char *path, const tr_pipeline *p);
 void tr_pipeline_free(tr_pipeline *p);
 /* Free one stage's members (not the struct itself). */

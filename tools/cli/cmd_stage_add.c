@@ -81,16 +81,6 @@ static char *join_cmd(int argc, char **argv)
 	return cmd;
 }
 
-static int valid_stage_name(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s == '/' || *s == ':' || *s == '@' || *s == '\\' || *s == ' ' || (unsigned char)*s < 0x20)
-			return 0;
-	return 1;
-}
-
 /* Fill `s` from the arguments; the caller frees it, also on failure. */
 static int parse_stage(int argc, char **argv, tr_stage *s, int *force_out)
 {
@@ -159,8 +149,9 @@ static int parse_stage(int argc, char **argv, tr_stage *s, int *force_out)
 	}
 	if (!s->name)
 		return cli_error("live stage add: -n/--name is required");
-	if (!valid_stage_name(s->name))
-		return cli_error("live stage add: invalid stage name '%s' (no '/', ':', '@', spaces)", s->name);
+	if (!tr_stage_name_valid(s->name))
+		return cli_error("live stage add: invalid stage name '%s' (no punctuation other than '-' and '_', no "
+				 "control characters)", s->name);
 	if (i >= argc)
 		return cli_error("live stage add: the stage's command is missing");
 	if (s->wdir && strcmp(s->wdir, ".") && !tr_path_inside(NULL, s->wdir))
