@@ -10,7 +10,10 @@
  *    (the runner died) is an error at once, never a hang.
  *  - DVC 2.x's file protocol, for a C trainer under real DVC: create
  *    $DVC_ROOT/.dvc/tmp/DVC_CHECKPOINT (fsynced) and wait until the runner
- *    deletes it, woken by inotify rather than dvclive's 0.1 s sleep.
+ *    deletes it, woken by inotify rather than dvclive's 0.1 s sleep. `live
+ *    exp run` adds one thing: when a checkpoint fails it leaves the reason in
+ *    DVC_CHECKPOINT.error before deleting the file, and the step fails with
+ *    it (DVC writes none: a checkpoint under DVC never fails here).
  *
  * The channel belongs to the process, not to a run: it is set up once, from
  * the environment, and one mutex serialises its exchanges.
@@ -265,6 +268,9 @@ static int signal_file_protocol(void)
 		close(in);
 		in = -1;
 	}
+	char error_file[PATH_MAX + 8];
+	snprintf(error_file, sizeof(error_file), "%s.error", signal_file);
+	unlink(error_file); /* a stale reason must not fail this checkpoint */
 	int fd = open(signal_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		int err = errno;
@@ -296,7 +302,17 @@ static int signal_file_protocol(void)
 	}
 	if (in >= 0)
 		close(in);
-	return 0;
+	/* `live exp run` leaves the reason of a failed checkpoint beside the file it deleted. */
+	FILE *f = fopen(error_file, "r");
+	if (!f)
+		return 0;
+	char why[400] = "";
+	size_t n = fread(why, 1, sizeof(why) - 1, f);
+	fclose(f);
+	unlink(error_file);
+	why[n] = 0;
+	why[strcspn(why, "\n")] = 0;
+	return live__fail(LIVE_ECHECKPOINT, "checkpoint: %s", why[0] ? why : "failed in the runner");
 }
 
 int live__ckpt_signal(long long step)

@@ -328,6 +328,35 @@ static void runner_gone_under_a_launcher_is_an_error_not_a_hang(void **state)
 	assert_false(tu_exists(SIGNAL_FILE)); /* taken back */
 }
 
+/* `live exp run` failed checkpoint 1: its reason, left in DVC_CHECKPOINT.error, fails that step. */
+static void failed_checkpoint_reason_reaches_rank_0(void **state)
+{
+	(void)state;
+	tu_write_file(SIGNAL_FILE ".error", "stale: from a killed run\n"); /* must not fail checkpoint 0 */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		child_env("0");
+		setenv("LIVE_CHECKPOINT_FD", "987", 1);
+		trainer(0);
+	}
+	for (int i = 0; i < 2; i++) {
+		for (int waited = 0; !tu_exists(SIGNAL_FILE); waited++) {
+			assert_true(waited < 20000);
+			usleep(1000);
+		}
+		if (i == 1)
+			tu_write_file(SIGNAL_FILE ".error", "stage 'train': output 'model.pt' does not exist\n");
+		assert_int_equal(unlink(SIGNAL_FILE), 0);
+	}
+	assert_int_equal(wait_exit(pid), 91);
+	char *msg = tu_read_file("errmsg.txt");
+	assert_non_null(msg);
+	assert_string_equal(msg, "checkpoint: stage 'train': output 'model.pt' does not exist");
+	free(msg);
+	assert_false(tu_exists(SIGNAL_FILE ".error")); /* read once, then gone */
+}
+
 static void stale_lock_file_means_nothing_under_dvc(void **state)
 {
 	(void)state;
@@ -355,6 +384,7 @@ int main(void)
 		T(lost_descriptor_without_a_repository_is_an_error),
 		T(runner_gone_under_a_launcher_is_an_error_not_a_hang),
 		T(stale_lock_file_means_nothing_under_dvc),
+		T(failed_checkpoint_reason_reaches_rank_0),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,6 +119,16 @@ static void serve_file(const runner_opts *o, const char *path, runner_result *re
 	} else {
 		res->failed_checkpoints++;
 		fprintf(stderr, "ERROR: checkpoint failed: %s\n", reply);
+		/* live's addition to DVC's protocol: the reason, in <file>.error, before the
+		 * release; liblive reads it (DVC never writes one, and ignores it). */
+		char err[4300], tmp[4400];
+		snprintf(err, sizeof(err), "%s.error", path);
+		snprintf(tmp, sizeof(tmp), "%s.tmp", err);
+		FILE *f = fopen(tmp, "w");
+		if (f && fputs(reply, f) >= 0 && fclose(f) == 0)
+			rename(tmp, err);
+		else if (f)
+			fclose(f);
 	}
 	/* Deleting the file releases the trainer, success or not (as DVC does). */
 	unlink(path);
@@ -136,6 +146,9 @@ int runner_run(const runner_opts *o, runner_result *res)
 	if (o->checkpoint && o->dvc_tmp) {
 		snprintf(signal_path, sizeof(signal_path), "%s/%s", o->dvc_tmp, SIGNAL_NAME);
 		unlink(signal_path); /* left by a killed run */
+		char stale[4300];
+		snprintf(stale, sizeof(stale), "%s.error", signal_path);
+		unlink(stale);
 		in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 		if (in >= 0 && inotify_add_watch(in, o->dvc_tmp, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
 			close(in);
