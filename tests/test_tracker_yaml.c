@@ -403,6 +403,10 @@ static void test_invalid_pipeline_not_written(void **state)
 	assert_err(tr_dvcyaml_write("dvc.yaml", &p), LIVE_EINVALID, "dvc.yaml: stage 'train' has no command");
 	s.cmd = " \t\n";
 	assert_err(tr_dvcyaml_write("dvc.yaml", &p), LIVE_EINVALID, "dvc.yaml: stage 'train' has no command");
+	s.cmd = "echo \xc2\x85";
+	assert_err(tr_dvcyaml_write("dvc.yaml", &p), LIVE_EINVALID,
+	           "dvc.yaml: stage 'train': the command holds a Unicode line break (U+0085, U+2028 or U+2029), which "
+	           "dvc.yaml cannot keep");
 	s.cmd = "x";
 	s.outs = lives;
 	s.nouts = 2;
@@ -505,6 +509,12 @@ static const struct bad_case bad_dvcyaml[] = {
          "dvc.yaml:5:7: stage 'train': item 2 of 'cmd' is empty"},
         {"stages:\n  train:\n    cmd: [' ', echo a]\n", LIVE_EPARSE,
          "dvc.yaml:3:11: stage 'train': item 1 of 'cmd' is empty"},
+        {"stages:\n  train:\n    cmd: \"\\N\"\n", LIVE_EPARSE,
+         "dvc.yaml:3:10: stage 'train': 'cmd' holds a Unicode line break (U+0085, U+2028 or U+2029), which "
+         "dvc.yaml cannot keep"},
+        {"stages:\n  train:\n    cmd: [echo, \"a\\Lb\"]\n", LIVE_EPARSE,
+         "dvc.yaml:3:17: stage 'train': item 2 of 'cmd' holds a Unicode line break (U+0085, U+2028 or U+2029), "
+         "which dvc.yaml cannot keep"},
         {"stages:\n  ok:\n    cmd: x\n  train:\n    cmd: \"\"\n", LIVE_EPARSE,
          "dvc.yaml:5:10: stage 'train': 'cmd' is empty"},
         {"stages:\n  train:\n    cmd: a\n  train:\n    cmd: b\n", LIVE_EPARSE,

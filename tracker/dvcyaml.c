@@ -170,6 +170,16 @@ int tr_cmd_blank(const char *s)
 	return s[strspn(s, " \t\n\r\f\v")] == 0;
 }
 
+const char *tr_cmd_flaw(const char *cmd)
+{
+	if (tr_cmd_blank(cmd))
+		return "is empty";
+	/* U+0085, U+2028, U+2029: line breaks to YAML, so no writer (ruamel's either) keeps them */
+	if (strstr(cmd, "\xc2\x85") || strstr(cmd, "\xe2\x80\xa8") || strstr(cmd, "\xe2\x80\xa9"))
+		return "holds a Unicode line break (U+0085, U+2028 or U+2029), which dvc.yaml cannot keep";
+	return NULL;
+}
+
 /*
  * A string, or a list joined with " && ". An empty or blank command (or list
  * item) is refused: the writer would refuse to write it back, and "a &&  && b"
@@ -181,8 +191,9 @@ static int get_cmd(const struct loader *ld, const struct pnode *n, char **out)
 	int rc;
 
 	if (is_string(n)) {
-		if (tr_cmd_blank(n->text))
-			return bad(ld, n->mark, "stage '%s': 'cmd' is empty", ld->stage);
+		const char *flaw = tr_cmd_flaw(n->text);
+		if (flaw)
+			return bad(ld, n->mark, "stage '%s': 'cmd' %s", ld->stage, flaw);
 		return get_string(ld, n, "cmd", out);
 	}
 	if (n->kind == PK_SEQ && !n->n)
@@ -194,8 +205,9 @@ static int get_cmd(const struct loader *ld, const struct pnode *n, char **out)
 
 		if (!is_string(c))
 			rc = bad(ld, c->mark, "'cmd' must be a string or a list of strings");
-		else if (tr_cmd_blank(c->text))
-			rc = bad(ld, c->mark, "stage '%s': item %zu of 'cmd' is empty", ld->stage, k + 1);
+		else if (tr_cmd_flaw(c->text))
+			rc = bad(ld, c->mark, "stage '%s': item %zu of 'cmd' %s", ld->stage, k + 1,
+			         tr_cmd_flaw(c->text));
 		else if ((rc = no_template(ld, c)))
 			;
 		else if ((k && live__buf_append(&b, " && ", 4)) || live__buf_append(&b, c->text, c->len))

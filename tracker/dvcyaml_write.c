@@ -74,7 +74,8 @@ static int write_params(tr_yaml *y, const tr_stage *s)
 	tr_yaml_str(y, "params");
 	tr_yaml_seq(y);
 	for (size_t i = 0; i < s->nparams; i++) {
-		if (!strcmp(param_file(v[i]), TR_DEFAULT_PARAMS) && (i == 0 || param_file_cmp(&v[i], &v[i - 1])))
+		if (!strcmp(param_file(v[i]), TR_DEFAULT_PARAMS) &&
+		    (i == 0 || param_file_cmp(&v[i], &v[i - 1])))
 			tr_yaml_str(y, v[i]->key);
 	}
 	while (k < s->nparams) {
@@ -195,6 +196,9 @@ static int check_stage(const char *path, const tr_pipeline *p, size_t i)
 			return live__fail(LIVE_EINVALID, "%s: stage '%s' given twice", path, s->name);
 	if (!s->cmd || tr_cmd_blank(s->cmd))
 		return live__fail(LIVE_EINVALID, "%s: stage '%s' has no command", path, s->name);
+	if (tr_cmd_flaw(s->cmd))
+		return live__fail(LIVE_EINVALID, "%s: stage '%s': the command %s", path, s->name,
+		                  tr_cmd_flaw(s->cmd));
 	for (size_t k = 0; k < s->ndeps; k++)
 		if (!s->deps[k])
 			return live__fail(LIVE_EINVALID, "%s: stage '%s': a dependency has no path", path,

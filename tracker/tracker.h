@@ -261,6 +261,8 @@ typedef struct tr_pipeline {
 int tr_stage_name_valid(const char *name);
 /* 1 if `cmd` is nothing but spaces, tabs and line breaks: no command the shell would run. */
 int tr_cmd_blank(const char *cmd);
+/* Why `cmd` cannot be a stage's command in dvc.yaml ("is empty", a Unicode line break), or NULL. */
+const char *tr_cmd_flaw(const char *cmd);
 /* Parse dvc.yaml; LIVE_EPARSE "dvc.yaml:12:5: ..." on anything malformed (dvcyaml.c). */
 int tr_dvcyaml_load(const char *path, tr_pipeline *out);
 /* Write dvc.yaml as DVC 2.x's serializer orders it (reference 5), atomically (dvcyaml_write.c). */
