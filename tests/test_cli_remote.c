@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "clitest.h"
+#include "remotetest.h"
 #include "testutil.h"
 
 #ifndef LIVE_BIN
@@ -41,59 +42,8 @@
 #error "TINY_TRAINER must be defined by the build"
 #endif
 
-static char case_dir[4096]; /* the case's temp dir: a/, b/, remote.git, storage/ */
-
-/* Enter <case>/<sub> ("" for the case dir). */
-static void in(const char *sub)
-{
-	char *path = fmt("%s%s%s", case_dir, *sub ? "/" : "", sub);
-	if (chdir(path) != 0)
-		fail_msg("chdir %s: %s", path, strerror(errno));
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
 
 #define PARAMS "epochs: 5\nlr: 0.001\nmodel_bytes: 20000\nstep_ms: 0\n"
-
-/*
- * a/ with the tiny trainer's stage and `storage` as its default cache
- * remote (committed), remote.git (bare, A's origin), b/ cloned from it.
- * Returns the baseline; leaves the cwd in a/.
- */
-static char *two_clones(const char *params)
-{
-	assert_non_null(getcwd(case_dir, sizeof(case_dir)));
-	sh("mkdir a storage");
-	in("a");
-	git_init_repo(1);
-	LIVE_OK("init", "-q");
-	sh("cp '%s' train", TINY_TRAINER);
-	tu_write_file("params.yaml", params);
-	LIVE_OK("stage", "add", "-n", "train", "-d", "train", "-c", "model.pt", "--plots-no-cache",
-	        "predictions.json", "-p", "epochs,lr,model_bytes", "--live", "dvclive", "./train");
-	result r = LIVE_OK("remote", "add", "-d", "storage", "../storage");
-	assert_string_equal(r.out, "Setting 'storage' as a default remote.\n");
-	commit_all("baseline");
-	char *base = sh("git rev-parse HEAD");
-	in("");
-	sh("git clone -q --bare a remote.git && git clone -q remote.git b");
-	sh("git -C a remote add origin ../remote.git");
-	sh("git -C b config user.name '" CT_ID_NAME "' && git -C b config user.email " CT_ID_EMAIL);
-	in("a");
-	return base;
-}
-
-/* The only experiment of `base` here. */
-static char *only_exp(const char *base)
-{
-	char names[8][64];
-	assert_int_equal(exp_names(base, names, 8), 1);
-	return fmt("%s", names[0]);
-}
 
 /* Objects and bytes under a cache-shaped folder (relative to the case dir). */
 static void objects_in(const char *dir, long long *count, long long *bytes)
@@ -128,16 +78,6 @@ static char *model_md5(const char *sha)
 	char *md5 = lock_md5(sh("git show '%s:dvc.lock'", sha), "model.pt");
 	assert_int_equal(strlen(md5), 32);
 	return md5;
-}
-
-static void assert_same_bytes(const char *a, const char *b)
-{
-	size_t la, lb;
-	char *x = slurp(a, &la), *y = slurp(b, &lb);
-	if (!x || !y)
-		fail_msg("missing: %s or %s", a, b);
-	assert_int_equal(la, lb);
-	assert_memory_equal(x, y, la);
 }
 
 static void assert_fsck_clean(void)
@@ -302,29 +242,6 @@ static void names_all_and_no_cache_through_a_file_url(void **state)
 }
 
 /* ---- git daemon ------------------------------------------------------------------ */
-
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(s >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t len = sizeof(a);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-	close(s);
-	return ntohs(a.sin_port);
-}
-
-static int port_open(int port)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(s);
-	return ok;
-}
 
 /*
  * git daemon serving the case dir on 127.0.0.1:port, pushes allowed, in its

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "clitest.h"
+#include "remotetest.h"
 #include "testutil.h"
 
 #ifndef LIVE_BIN
@@ -53,61 +54,8 @@
 #error "GIT_HTTP_SERVER (tests/cli/git_http_server.py) must be defined by the build"
 #endif
 
-static char case_dir[4096]; /* the case's temp dir */
-
-static void in(const char *sub)
-{
-	char *path = fmt("%s%s%s", case_dir, *sub ? "/" : "", sub);
-	if (chdir(path) != 0)
-		fail_msg("chdir %s: %s", path, strerror(errno));
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
 
 #define PARAMS "epochs: 4\nlr: 0.001\nmodel_bytes: 20000\nstep_ms: 0\n"
-
-/* a/ (tiny trainer stage, cache remote `storage`), remote.git (bare), b/; cwd a/; the baseline. */
-static char *two_clones(void)
-{
-	assert_non_null(getcwd(case_dir, sizeof(case_dir)));
-	sh("mkdir a storage");
-	in("a");
-	git_init_repo(1);
-	LIVE_OK("init", "-q");
-	sh("cp '%s' train", TINY_TRAINER);
-	tu_write_file("params.yaml", PARAMS);
-	LIVE_OK("stage", "add", "-n", "train", "-d", "train", "-c", "model.pt", "--plots-no-cache", "predictions.json",
-	        "-p", "epochs,lr,model_bytes", "--live", "dvclive", "./train");
-	LIVE_OK("remote", "add", "-d", "storage", "../storage");
-	commit_all("baseline");
-	char *base = sh("git rev-parse HEAD");
-	in("");
-	sh("git clone -q --bare a remote.git && git clone -q remote.git b");
-	sh("git -C b config user.name '" CT_ID_NAME "' && git -C b config user.email " CT_ID_EMAIL);
-	in("a");
-	return base;
-}
-
-static char *only_exp(const char *base)
-{
-	char names[8][64];
-	assert_int_equal(exp_names(base, names, 8), 1);
-	return fmt("%s", names[0]);
-}
-
-static void assert_same_bytes(const char *a, const char *b)
-{
-	size_t la, lb;
-	char *x = slurp(a, &la), *y = slurp(b, &lb);
-	if (!x || !y)
-		fail_msg("missing: %s or %s", a, b);
-	assert_int_equal(la, lb);
-	assert_memory_equal(x, y, la);
-}
 
 static char *remote_exp_refs(void)
 {
@@ -181,29 +129,6 @@ static int teardown(void **state)
 		stop_bg(bg[nbg - 1]);
 	sh("rm -rf '%s/.ssh' '%s/.gitconfig'", ct_home_dir, ct_home_dir);
 	return ct_teardown(state);
-}
-
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(s >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t len = sizeof(a);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-	close(s);
-	return ntohs(a.sin_port);
-}
-
-static int port_open(int port)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(s);
-	return ok;
 }
 
 /* ---- ssh ---------------------------------------------------------------------------- */
@@ -327,7 +252,7 @@ static void ssh_push_list_pull_and_apply_restore_the_model_bit_identical(void **
 	(void)state;
 	if (!have_ssh())
 		skip();
-	char *base = two_clones();
+	char *base = two_clones(PARAMS);
 	LIVE_OK("exp", "run");
 	char *exp = only_exp(base);
 	char *tip = ref_sha(fmt("%s%s", exp_prefix(base), exp));
@@ -481,7 +406,7 @@ static void http_push_list_pull_and_apply_restore_the_model_bit_identical(void *
 	(void)state;
 	if (!have("python3") || !have(fmt("%s/git-http-backend", sh("git --exec-path"))))
 		skip();
-	char *base = two_clones();
+	char *base = two_clones(PARAMS);
 	LIVE_OK("exp", "run");
 	char *exp = only_exp(base);
 	char *tip = ref_sha(fmt("%s%s", exp_prefix(base), exp));
@@ -533,7 +458,7 @@ static void http_credentials_come_from_the_url(void **state)
 	(void)state;
 	if (!have("python3"))
 		skip();
-	char *base = two_clones();
+	char *base = two_clones(PARAMS);
 	LIVE_OK("exp", "run");
 	char *exp = only_exp(base);
 	pid_t server;
@@ -572,7 +497,7 @@ static void https_trusts_only_a_known_certificate_authority(void **state)
 	(void)state;
 	if (!have("python3") || !have("openssl"))
 		skip();
-	char *base = two_clones();
+	char *base = two_clones(PARAMS);
 	LIVE_OK("exp", "run");
 	char *exp = only_exp(base);
 	char *tip = ref_sha(fmt("%s%s", exp_prefix(base), exp));
