@@ -264,58 +264,16 @@ static int render(const char *path, const tr_pipeline *p, live__buf *out)
 	return 0;
 }
 
-/* Temp file beside the target, then rename: readers see the old file or the new one. */
-static int write_atomic(const char *path, const char *data, size_t len)
-{
-	char tmp[4096];
-	size_t done = 0;
-	int fd, err;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= sizeof(tmp))
-		return live__fail(LIVE_EINVALID, "%s: path too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return live__fail_errno(live__errno_code(errno), errno, "%s: create %s", path, tmp);
-	while (done < len) {
-		ssize_t w = write(fd, data + done, len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			err = w < 0 ? errno : ENOSPC;
-			goto fail;
-		}
-		done += (size_t)w;
-	}
-	if (fsync(fd) != 0) {
-		err = errno;
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		err = errno;
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) != 0) {
-		err = errno;
-		unlink(tmp);
-		return live__fail_errno(live__errno_code(err), err, "%s: rename", path);
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return live__fail_errno(live__errno_code(err), err, "%s: write", path);
-}
-
 int tr_dvcyaml_write(const char *path, const tr_pipeline *p)
 {
 	live__buf b = {0};
+	char tmp[4096];
 	int rc = render(path, p, &b);
 
-	if (!rc)
-		rc = write_atomic(path, b.data, b.len);
+	if (!rc && (size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= sizeof(tmp))
+		rc = live__fail(LIVE_EINVALID, "%s: path too long", path);
+	if (!rc) /* readers see the old file or the new one */
+		rc = live__write_atomic(AT_FDCWD, path, tmp, path, b.data, b.len);
 	live__buf_free(&b);
 	return rc;
 }
