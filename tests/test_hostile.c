@@ -1051,6 +1051,9 @@ static void stage_add_refuses_paths_outside_the_repo(void **state)
 			     fmt("invalid stage name '%s' (no punctuation other than '-' and '_'", names[i]));
 		assert_string_equal(must_read("dvc.yaml"), before);
 	}
+	/* a control character is refused and shown escaped, the error one printable line */
+	EXPECT_ERROR(LIVE("stage", "add", "-n", "a\tb\x1b[31m", "./other"), "invalid stage name 'a\\x09b\\x1b[31m'");
+	assert_string_equal(must_read("dvc.yaml"), before);
 	guard_check();
 }
 

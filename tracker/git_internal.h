@@ -31,12 +31,6 @@ int tr__git_init(void);
 int tr__git_is_hex40(const char *s);
 int tr__git_parse_sha(const char *hex, git_oid *out, const char *what);
 
-/*
- * `name` for a message (git_refs.c): control characters as \xNN, cut with "..."
- * to fit `size`, so that a message quoting it stays one printable line.
- */
-void tr__git_shown(const char *name, char *out, size_t size);
-
 /* Append a copy of `s` to the string array *v of *n (capacity *cap, grown as needed) (git_query.c). */
 int tr__strv_push(char ***v, size_t *n, size_t *cap, const char *s);
 

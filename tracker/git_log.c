@@ -75,12 +75,12 @@ int tr__git_badref_describe(tr_git *g, git_reference *ref, tr_badref *b)
 	char shown[400], target[400], hex[8] = "";
 	int tagged = 0;
 
-	tr__git_shown(git_reference_name(ref), shown, sizeof(shown));
+	tr_name_shown(git_reference_name(ref), shown, sizeof(shown));
 	b->kind = TR_BADREF_MISSING;
 	if (git_reference_resolve(&resolved, ref) != 0) {
 		const char *t = git_reference_symbolic_target(ref);
 		b->kind = t ? TR_BADREF_DANGLING : TR_BADREF_MISSING;
-		tr__git_shown(t ? t : "?", target, sizeof(target));
+		tr_name_shown(t ? t : "?", target, sizeof(target));
 	} else {
 		git_oid_tostr(hex, sizeof(hex), git_reference_target(resolved));
 		if (git_object_lookup(&cur, g->repo, git_reference_target(resolved), GIT_OBJECT_ANY) != 0)

@@ -223,7 +223,7 @@ int tr_git_resolve(tr_git *g, const char *rev, char sha_out[41])
 
 	if (!rev || !*rev)
 		return live__fail(LIVE_EINVALID, "empty revision");
-	tr__git_shown(rev, shown, sizeof(shown));
+	tr_name_shown(rev, shown, sizeof(shown));
 	if (!strchr(rev, '/') && !strchr(rev, '~') && !strchr(rev, '^')) {
 		int found = exp_tip(g, rev, sha_out, &bad);
 		if (found)

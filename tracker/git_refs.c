@@ -130,7 +130,7 @@ int tr_git_ref_delete(tr_git *g, const char *ref)
 	                        "ref %s: cannot delete", ref);
 }
 
-void tr__git_shown(const char *name, char *out, size_t size)
+void tr_name_shown(const char *name, char *out, size_t size)
 {
 	size_t k = 0;
 	const unsigned char *p = (const unsigned char *)name;
@@ -204,7 +204,7 @@ int tr_git_branch_name_check(const char *name)
 
 	if (!name)
 		return tr__git_fail(LIVE_EINVALID, "no branch name given");
-	tr__git_shown(name, shown, sizeof(shown));
+	tr_name_shown(name, shown, sizeof(shown));
 	/* What `git branch` adds to the rules (git check-ref-format --branch). */
 	if (name[0] == '-')
 		snprintf(why, sizeof(why), "it starts with '-'");
@@ -251,7 +251,7 @@ int tr_exp_ref_name(const char *baseline, const char *name, char *buf, size_t si
 	}
 	if (flawed) {
 		buf[0] = '\0';
-		tr__git_shown(name, shown, sizeof(shown));
+		tr_name_shown(name, shown, sizeof(shown));
 		return tr__git_fail(LIVE_EINVALID,
 		            "experiment name '%s': not a valid git ref name: %s (see git check-ref-format)",
 		            shown, why);

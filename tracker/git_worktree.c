@@ -393,7 +393,7 @@ int tr_git_branch_create(tr_git *g, const char *branch, const char *sha, const c
 	if (git_branch_name_is_valid(&valid, branch) != 0 || !valid) {
 		/* git's rules are the stricter: libgit2 agrees with them, this is a safety net. */
 		char shown[160];
-		tr__git_shown(branch, shown, sizeof(shown));
+		tr_name_shown(branch, shown, sizeof(shown));
 		return live__fail(LIVE_EINVALID, "'%s' is not a valid branch name: libgit2 refuses it", shown);
 	}
 	if (strlen(sha) != 40 || git_oid_fromstr(&id, sha) != 0)

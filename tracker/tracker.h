@@ -651,6 +651,11 @@ int tr_git_worktree_dvc_files(tr_git *g, char ***paths, size_t *n);
 typedef struct tr_git_remote tr_git_remote;
 
 /* Resolve `spec` without connecting; LIVE_ENOTFOUND when it is neither a remote nor a URL/path. */
+/*
+ * `name` for a message (git_refs.c): control characters as \xNN, cut with "..."
+ * to fit `size`, so that a message quoting it stays one printable line.
+ */
+void tr_name_shown(const char *name, char *out, size_t size);
 /* 1 if `s` starts with "<scheme>://" (remote_config.c). */
 int tr_url_has_scheme(const char *s);
 /* `url` for messages: a password ("scheme://user:password@host...") shown as "***", as git does. */

@@ -149,9 +149,12 @@ static int parse_stage(int argc, char **argv, tr_stage *s, int *force_out)
 	}
 	if (!s->name)
 		return cli_error("live stage add: -n/--name is required");
-	if (!tr_stage_name_valid(s->name))
+	if (!tr_stage_name_valid(s->name)) {
+		char shown[256];
+		tr_name_shown(s->name, shown, sizeof(shown));
 		return cli_error("live stage add: invalid stage name '%s' (no punctuation other than '-' and '_', no "
-				 "control characters)", s->name);
+				 "control characters)", shown);
+	}
 	if (i >= argc)
 		return cli_error("live stage add: the stage's command is missing");
 	if (s->wdir && strcmp(s->wdir, ".") && !tr_path_inside(NULL, s->wdir))
