@@ -172,25 +172,12 @@ static int write_file(exp *e, const char *path, const void *data, size_t len)
 	int rc = tr_open_parent(e->root, path, "restoring", &dirfd, &base);
 	if (rc)
 		return rc;
-	char tmp[NAME_MAX + 1];
+	char tmp[NAME_MAX + 1], show[PATH_MAX + 16];
 	snprintf(tmp, sizeof(tmp), ".%.200s.live-tmp", base);
-	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	int err = fd < 0 ? errno : 0;
-	for (size_t done = 0; !err && done < len;) {
-		ssize_t n = write(fd, (const char *)data + done, len - done);
-		if (n < 0 && errno != EINTR)
-			err = errno;
-		else if (n > 0)
-			done += (size_t)n;
-	}
-	if (fd >= 0 && close(fd) != 0 && !err)
-		err = errno;
-	if (!err && renameat(dirfd, tmp, dirfd, base) != 0)
-		err = errno;
-	if (err && fd >= 0)
-		unlinkat(dirfd, tmp, 0);
+	snprintf(show, sizeof(show), "restore %s", path);
+	rc = live__write_atomic(dirfd, base, tmp, show, data, len);
 	close(dirfd);
-	return err ? live__fail_errno(LIVE_EIO, err, "restore %s", path) : 0;
+	return rc;
 }
 
 /*

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "internal.h"
 #include "runner.h"
 
 #define SIGNAL_NAME "DVC_CHECKPOINT"
@@ -124,11 +125,7 @@ static void serve_file(const runner_opts *o, const char *path, runner_result *re
 		char err[4300], tmp[4400];
 		snprintf(err, sizeof(err), "%s.error", path);
 		snprintf(tmp, sizeof(tmp), "%s.tmp", err);
-		FILE *f = fopen(tmp, "w");
-		if (f && fputs(reply, f) >= 0 && fclose(f) == 0)
-			rename(tmp, err);
-		else if (f)
-			fclose(f);
+		(void)live__write_atomic(AT_FDCWD, err, tmp, err, reply, strlen(reply));
 	}
 	/* Deleting the file releases the trainer, success or not (as DVC does). */
 	unlink(path);
