@@ -32,8 +32,6 @@
 #define SUMMARY_MAX (64u << 20)
 #define TAIL 4096
 #define REPLAY_BUF (64 * 1024)
-/* The largest step a resume continues from: the run counts on from there, so none may be near LLONG_MAX. */
-#define STEP_MAX (1LL << 62)
 
 /* A TSV whose torn last row must be cut once every file has been checked. */
 typedef struct cut {
@@ -153,7 +151,7 @@ static int json_value(const cJSON *item, live__value *v)
 static int json_step(const cJSON *item, long long *out)
 {
 	double d = cJSON_IsNumber(item) ? item->valuedouble : -1;
-	if (!(d >= 0 && d <= (double)STEP_MAX) || d != (double)(long long)d)
+	if (!(d >= 0 && d <= (double)LIVE__STEP_MAX) || d != (double)(long long)d)
 		return -1;
 	*out = (long long)d;
 	return 0;
@@ -251,7 +249,7 @@ static int load_summary(live_run *r, long long *step)
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "step");
 		if (s) {
 			double d = cJSON_IsNumber(s) ? s->valuedouble : -1;
-			if (!(d >= 0 && d <= (double)STEP_MAX) || d != (double)(long long)d)
+			if (!(d >= 0 && d <= (double)LIVE__STEP_MAX) || d != (double)(long long)d)
 				rc = live__fail(LIVE_EPARSE, "%s: key 'step': expected an integer >= 0", r->sumshow);
 			else
 				*step = (long long)d;
@@ -342,7 +340,7 @@ static int parse_row(char *row, int ts, long long *step, live__value *v)
 	char *e;
 	errno = 0;
 	*step = strtoll(stepf, &e, 10);
-	if (errno || *e || e == stepf || *step < 0 || *step > STEP_MAX ||
+	if (errno || *e || e == stepf || *step < 0 || *step > LIVE__STEP_MAX ||
 	    live__parse_value(valf, strlen(valf), v) != 0)
 		return -1;
 	return 0;
@@ -599,7 +597,7 @@ static int apply_cuts(scan *s)
 /* A history that ends at the largest step cannot continue (live.h: steps end at 2^62). */
 static int check_last_step(const live_run *r, long long last)
 {
-	if (last < STEP_MAX)
+	if (last < LIVE__STEP_MAX)
 		return 0;
 	return live__fail(LIVE_EINVALID, "%s: step %lld is the largest (2^62): the run cannot continue "
 	                  "(start a new one, or remove the history)", r->cfg.dir, last);

@@ -18,13 +18,6 @@
 
 #include "run.h"
 
-/*
- * The largest step (2^62, live.h): set_step refuses more, next_step stops
- * there, so a step and the one after it always fit in a long long, and every
- * step written reads back on resume (resume.c refuses steps above 2^62).
- */
-#define STEP_LIMIT (1LL << 62)
-
 static char *concat(const char *a, const char *b)
 {
 	size_t na = strlen(a), nb = strlen(b);
@@ -406,7 +399,7 @@ int live_run_next_step(live_run *r)
 	int rc = check_open(r, "live_run_next_step");
 	if (rc)
 		return rc;
-	if (r->step >= STEP_LIMIT)
+	if (r->step >= LIVE__STEP_MAX)
 		return live__fail(LIVE_EINVALID, "live_run_next_step: step %lld is the largest (2^62)",
 				  r->step);
 	if (r->cfg.inert) {
@@ -458,7 +451,7 @@ int live_run_set_step(live_run *r, long long step)
 		return rc;
 	if (step < 0)
 		return live__fail(LIVE_EINVALID, "live_run_set_step: step %lld is negative", step);
-	if (step > STEP_LIMIT)
+	if (step > LIVE__STEP_MAX)
 		return live__fail(LIVE_EINVALID, "live_run_set_step: step %lld is above the largest, 2^62",
 				  step);
 	r->step = step;

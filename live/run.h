@@ -171,6 +171,13 @@ int live__name_check(const char *name, size_t *len_out);
 uint32_t live__name_hash(const char *name, size_t len);
 
 /* env.c */
+/*
+ * The largest step (2^62, live.h): set_step refuses more, next_step stops
+ * there, and resume refuses a history past it, so a step and the one after
+ * it always fit in a long long and every step written reads back.
+ */
+#define LIVE__STEP_MAX (1LL << 62)
+
 int live__config_resolve(const live_options *opts, live__config *cfg);
 /*
  * The rank a launcher gave this process: the first of $RANK,
